@@ -1,0 +1,3 @@
+from governor.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""budget.json loading: validated with pydantic only when the file changed.
+
+`load_config()` returns the validated, defaults-filled config as a plain dict. The validated form
+is cached in the state dir keyed by the file's (mtime_ns, size), so a hook pays one stat and one
+small JSON read, never the pydantic import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from governor import paths
+
+CACHE_FORMAT = 2  # bump when config_schema's output shape changes
+
+Config = dict[str, Any]
+
+
+class ConfigError(Exception):
+    """budget.json is unreadable or invalid; the message has one line per problem."""
+
+
+def _signature(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def _read_cache(path: str, signature: list[int] | None) -> Config | None:
+    try:
+        with open(paths.config_cache_path(), encoding="utf-8") as fh:
+            cached = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if (
+        isinstance(cached, dict)
+        and cached.get("format") == CACHE_FORMAT
+        and cached.get("path") == path
+        and cached.get("signature") == signature
+        and isinstance(cached.get("config"), dict)
+    ):
+        return cached["config"]
+    return None
+
+
+def _write_cache(path: str, signature: list[int] | None, config: Config) -> None:
+    from governor.fsutil import atomic_write_text
+
+    payload = {"format": CACHE_FORMAT, "path": path, "signature": signature, "config": config}
+    try:
+        paths.ensure_private_dir(paths.state_dir())
+        atomic_write_text(paths.config_cache_path(), json.dumps(payload), lock=False)
+    except OSError:
+        pass  # a read-only state dir only costs the next caller a re-validation
+
+
+def read_raw(path: str) -> Any:
+    """The JSON document in budget.json (ConfigError if unreadable)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def validate_file(path: str) -> Config:
+    """Validate budget.json (or the defaults when it does not exist) with pydantic."""
+    from governor import config_schema
+
+    if not os.path.exists(path):
+        return config_schema.defaults()
+    raw = read_raw(path)
+    try:
+        return config_schema.validate(raw)
+    except ValueError as exc:
+        raise ConfigError("\n".join(f"{path}: {line}" for line in str(exc).splitlines())) from None
+
+
+def load_config(path: str | None = None) -> Config:
+    """The current config: cached validated form when budget.json is unchanged, else re-validated."""
+    path = path or paths.budget_path()
+    signature = _signature(path)
+    cached = _read_cache(path, signature)
+    if cached is not None:
+        return cached
+    config = validate_file(path)
+    _write_cache(path, signature, config)
+    return config
+
+
+def cap_units(config: Config, tier: str | None = None) -> float:
+    """Weekly cap in weighted units for `tier` (default: the configured tier)."""
+    return float(config["caps"][tier or config["tier"]])

@@ -1,0 +1,148 @@
+"""The ledger database: one SQLite file (WAL) holding every table governor keeps.
+
+The usage tables are a cache of the transcripts and rollouts: when the file is missing, corrupt or of
+an older schema it is moved aside and rebuilt by the next ingest; nothing of the user's is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+
+from governor import paths
+from governor.log import log
+
+SCHEMA_VERSION = 3
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files(
+    path TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,                 -- 'claude' | 'codex'
+    dev INTEGER, ino INTEGER,
+    offset INTEGER NOT NULL DEFAULT 0,  -- bytes consumed (complete lines only)
+    size INTEGER, mtime_ns INTEGER,
+    bad_lines INTEGER NOT NULL DEFAULT 0,
+    state TEXT,                         -- per-file parser state (JSON), e.g. Codex running totals
+    updated_at REAL
+);
+CREATE TABLE IF NOT EXISTS usage(       -- one row per de-duplicated Claude API response
+    key TEXT PRIMARY KEY,
+    ts REAL NOT NULL, session_id TEXT, project TEXT, model TEXT,
+    input INTEGER NOT NULL, output INTEGER NOT NULL,
+    cache_creation INTEGER NOT NULL, cache_read INTEGER NOT NULL,
+    cache_5m INTEGER, cache_1h INTEGER,
+    sidechain INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS usage_ts ON usage(ts);
+CREATE INDEX IF NOT EXISTS usage_session ON usage(session_id, ts);
+CREATE TABLE IF NOT EXISTS captures(    -- official (or manually copied) /usage figures
+    id INTEGER PRIMARY KEY,
+    window TEXT NOT NULL,               -- five_hour | seven_day | seven_day_sonnet | ...
+    used_pct REAL NOT NULL, resets_at REAL, captured_at REAL NOT NULL,
+    source TEXT NOT NULL, session_id TEXT
+);
+CREATE INDEX IF NOT EXISTS captures_window ON captures(window, captured_at);
+CREATE TABLE IF NOT EXISTS hook_state(  -- what a guard last said, for hysteresis
+    session_id TEXT NOT NULL, guard TEXT NOT NULL, value TEXT, updated_at REAL,
+    PRIMARY KEY(session_id, guard)
+);
+CREATE TABLE IF NOT EXISTS router_events(
+    id INTEGER PRIMARY KEY, ts REAL NOT NULL, session_id TEXT,
+    decision TEXT NOT NULL,             -- handoff | hold | pass | skipped
+    prompt_head TEXT, brief_path TEXT, reason TEXT
+);
+CREATE INDEX IF NOT EXISTS router_events_ts ON router_events(ts);
+CREATE TABLE IF NOT EXISTS handoff_runs(
+    id INTEGER PRIMARY KEY, ts REAL NOT NULL, brief_path TEXT, exit_code INTEGER,
+    thread_id TEXT, input INTEGER, cached_input INTEGER, output INTEGER, reasoning INTEGER
+);
+CREATE TABLE IF NOT EXISTS codex_usage( -- one row per de-duplicated Codex model response
+    key TEXT PRIMARY KEY, ts REAL NOT NULL, model TEXT, thread_id TEXT, source TEXT,
+    input INTEGER NOT NULL, cached_input INTEGER NOT NULL, output INTEGER NOT NULL,
+    reasoning INTEGER NOT NULL, total INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS codex_usage_ts ON codex_usage(ts);
+CREATE TABLE IF NOT EXISTS codex_limits(-- latest rate-limit snapshot per (limit_id, window)
+    limit_id TEXT NOT NULL, window TEXT NOT NULL,   -- five_hour | weekly | monthly | minutes:<n>
+    used_pct REAL NOT NULL, window_minutes INTEGER, resets_at REAL, observed_at REAL NOT NULL,
+    limit_name TEXT, plan_type TEXT,
+    PRIMARY KEY(limit_id, window)
+);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+def _open(path: str, busy_ms: int) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def _ensure_schema(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version not in (0, SCHEMA_VERSION):
+        raise sqlite3.DatabaseError(f"ledger schema {version}, expected {SCHEMA_VERSION}")
+    conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+
+
+def _move_aside(path: str, reason: str) -> None:
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(OSError):
+            os.replace(path + suffix, f"{path}.broken-{stamp}{suffix}")
+    log(f"ledger {path} moved aside ({reason}); it will be rebuilt from the transcripts")
+
+
+def connect(path: str | None = None, busy_ms: int = 5000) -> sqlite3.Connection:
+    """Open (creating or rebuilding as needed) the ledger. Autocommit mode: use `transaction()`."""
+    path = path or paths.ledger_path()
+    paths.ensure_private_dir(os.path.dirname(path))
+    fresh = not os.path.exists(path)
+    try:
+        conn = _open(path, busy_ms)
+        if not fresh:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        _ensure_schema(conn)
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise
+        _move_aside(path, str(exc))
+        conn = _open(path, busy_ms)
+        _ensure_schema(conn)
+    except sqlite3.DatabaseError as exc:
+        _move_aside(path, str(exc))
+        conn = _open(path, busy_ms)
+        _ensure_schema(conn)
+    if fresh:
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o600)
+    return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (a killed process leaves no partial ingest)."""
+    conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                 (key, value))

@@ -1,0 +1,75 @@
+"""Safe writes for files that users or Claude Code also edit.
+
+The rule (DESIGN.md, State): take the lock, re-read inside the lock, write a temp file in the same
+directory, fsync, os.replace. Never write in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+
+
+@contextlib.contextmanager
+def file_lock(path: str, timeout: float = 10.0) -> Iterator[None]:
+    """An inter-process lock on `path` via a sibling `.lock` file (filelock)."""
+    from filelock import FileLock
+
+    with FileLock(path + ".lock", timeout=timeout):
+        yield
+
+
+def atomic_write_bytes(path: str, data: bytes, mode: int | None = None) -> None:
+    """Write `data` to a temp file beside `path`, fsync, then os.replace; keeps the old mode by default."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            mode = 0o600
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def atomic_write_text(path: str, text: str, lock: bool = True, mode: int | None = None) -> None:
+    data = text.encode("utf-8")
+    if lock:
+        with file_lock(path):
+            atomic_write_bytes(path, data, mode)
+    else:
+        atomic_write_bytes(path, data, mode)
+
+
+def update_file(path: str, change: Callable[[bytes | None], bytes | None], mode: int | None = None) -> bool:
+    """Locked read-modify-write: `change` gets the current bytes (None if absent), read inside the lock,
+    and returns the new bytes, or None to leave the file alone. Returns True when the file was written."""
+    with file_lock(path):
+        try:
+            with open(path, "rb") as fh:
+                current: bytes | None = fh.read()
+        except FileNotFoundError:
+            current = None
+        new = change(current)
+        if new is None or new == current:
+            return False
+        atomic_write_bytes(path, new, mode)
+        return True

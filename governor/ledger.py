@@ -1,0 +1,167 @@
+"""Ingest Claude Code transcripts into the ledger, incrementally and de-duplicated.
+
+One record per API response: among rows with the same key the whole row with the highest
+output_tokens wins (ties: highest 4-field total, then non-sidechain); its time and session are those
+of the earliest row (the original, not a resume copy). Both rules are decided inside SQLite by
+UPSERT, so file order, chunking, repeats and concurrent updaters cannot change the totals.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from governor import db, tail
+from governor.transcript import UsageRecord, parse_block, project_of
+
+KIND = "claude"
+PARALLEL_MIN_BYTES = 256 * 1024 * 1024  # below this a single process is faster than a pool
+
+_BETTER = ("(excluded.output > usage.output OR (excluded.output = usage.output AND ("
+           "excluded.input + excluded.cache_creation + excluded.cache_read > "
+           "usage.input + usage.cache_creation + usage.cache_read OR ("
+           "excluded.input + excluded.cache_creation + excluded.cache_read = "
+           "usage.input + usage.cache_creation + usage.cache_read AND ("
+           "excluded.sidechain < usage.sidechain OR (excluded.sidechain = usage.sidechain AND "
+           "COALESCE(excluded.cache_1h, -1) > COALESCE(usage.cache_1h, -1)))))))")
+_EARLIER = ("(excluded.ts < usage.ts OR (excluded.ts = usage.ts AND (excluded.sidechain < usage.sidechain OR "
+            "(excluded.sidechain = usage.sidechain AND excluded.session_id < usage.session_id))))")
+_TOKEN_COLS = ("model", "input", "output", "cache_creation", "cache_read", "cache_5m", "cache_1h", "sidechain")
+UPSERT = (
+    "INSERT INTO usage(key, ts, session_id, project, model, input, output, cache_creation, cache_read,"
+    " cache_5m, cache_1h, sidechain) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
+    + ", ".join(f"{c} = CASE WHEN {_BETTER} THEN excluded.{c} ELSE usage.{c} END" for c in _TOKEN_COLS)
+    + ", " + ", ".join(f"{c} = CASE WHEN {_EARLIER} THEN excluded.{c} ELSE usage.{c} END"
+                       for c in ("ts", "session_id", "project"))
+    + f" WHERE {_BETTER} OR {_EARLIER}"
+)
+
+
+@dataclass
+class IngestStats:
+    files_seen: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    records: int = 0
+    bad_lines: int = 0
+    skipped_old: int = 0
+    roots: list[str] = field(default_factory=list)
+
+
+def discover(roots: Iterable[str]) -> list[tuple[str, str, os.stat_result]]:
+    """(path, project, stat) of every transcript: <root>/<project>/*.jsonl and the subagent files
+    <root>/<project>/<session>/subagents/**/agent-*.jsonl."""
+    found: list[tuple[str, str, os.stat_result]] = []
+    for root in roots:
+        try:
+            projects = [e for e in os.scandir(root) if e.is_dir()]
+        except OSError:
+            continue
+        for project in projects:
+            try:
+                entries = list(os.scandir(project.path))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.endswith(".jsonl") and entry.is_file():
+                    found.append((entry.path, project.name, entry.stat()))
+                elif entry.is_dir() and os.path.isdir(os.path.join(entry.path, "subagents")):
+                    for dirpath, _dirs, files in os.walk(os.path.join(entry.path, "subagents")):
+                        for name in files:
+                            if name.startswith("agent-") and name.endswith(".jsonl"):
+                                path = os.path.join(dirpath, name)
+                                found.append((path, project.name, os.stat(path)))
+    return found
+
+
+def _parse_file(job: tuple[str, str, int]) -> tuple[str, list[UsageRecord], int, int]:
+    """Parse one file from `start`: (path, records, offset after the last complete line, bad lines)."""
+    path, project, start = job
+    records: list[UsageRecord] = []
+    bad = 0
+    offset = start
+    for block, offset in tail.iter_blocks(path, start):
+        got, bad_here = parse_block(block, project)
+        records.extend(got)
+        bad += bad_here
+    return path, records, offset, bad
+
+
+def _collapse(records: list[UsageRecord]) -> list[UsageRecord]:
+    """Pre-merge repeats within one file (one row per content block) so SQLite sees one per key."""
+    best: dict[str, UsageRecord] = {}
+    for rec in records:
+        kept = best.get(rec.key)
+        if kept is None or (rec.output, rec.total, -rec.sidechain) > (kept.output, kept.total, -kept.sidechain):
+            if kept is not None and (kept.ts, kept.sidechain, kept.session_id) < (rec.ts, rec.sidechain,
+                                                                                   rec.session_id):
+                rec = rec._replace(ts=kept.ts, session_id=kept.session_id, project=kept.project)
+            best[rec.key] = rec
+        elif (rec.ts, rec.sidechain, rec.session_id) < (kept.ts, kept.sidechain, kept.session_id):
+            best[rec.key] = kept._replace(ts=rec.ts, session_id=rec.session_id, project=rec.project)
+    return list(best.values())
+
+
+def ingest(
+    conn: sqlite3.Connection,
+    roots: list[str],
+    since: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    parallel: bool = True,
+) -> IngestStats:
+    """Read what was appended since the last ingest. Files untouched since `since` (epoch s) and never
+    read before are skipped. One transaction: a killed process leaves the ledger as it was."""
+    stats = IngestStats(roots=list(roots))
+    found = discover(roots)
+    stats.files_seen = len(found)
+    now = time.time()
+    with db.transaction(conn):
+        cursors = tail.load_cursors(conn, KIND)  # re-read inside the write lock
+        jobs: list[tuple[str, str, int]] = []
+        stat_of: dict[str, os.stat_result] = {}
+        for path, project, st in found:
+            cursor = cursors.get(path)
+            if cursor is None and since is not None and st.st_mtime < since:
+                stats.skipped_old += 1
+                continue
+            start = tail.start_offset(st, cursor)
+            if start is None:
+                continue
+            jobs.append((path, project, start))
+            stat_of[path] = st
+            stats.bytes_read += st.st_size - start
+        total_bytes = stats.bytes_read
+        done_bytes = 0
+        for path, records, offset, bad in _parse_all(jobs, parallel and total_bytes >= PARALLEL_MIN_BYTES):
+            st = stat_of[path]
+            conn.executemany(UPSERT, _collapse(records))
+            new = tail.Cursor(st.st_dev, st.st_ino, offset, st.st_size, st.st_mtime_ns)
+            tail.save_cursor(conn, path, KIND, new, bad, now)
+            stats.files_read += 1
+            stats.records += len(records)
+            stats.bad_lines += bad
+            if progress:
+                done_bytes += st.st_size
+                progress(min(done_bytes, total_bytes), total_bytes)
+        db.set_meta(conn, "claude_last_ingest", f"{now:.3f}")
+    return stats
+
+
+def _parse_all(jobs: list[tuple[str, str, int]], parallel: bool) -> Iterable[tuple[str, list[UsageRecord], int, int]]:
+    if not parallel or len(jobs) < 2 or (os.cpu_count() or 1) < 2:
+        return map(_parse_file, jobs)
+    return _parse_in_pool(jobs)
+
+
+def _parse_in_pool(jobs: list[tuple[str, str, int]]) -> Iterable[tuple[str, list[UsageRecord], int, int]]:
+    import multiprocessing
+
+    jobs = sorted(jobs, key=lambda j: -os.path.getsize(j[0]))  # big files first balances the workers
+    pool = multiprocessing.get_context("fork").Pool(min(os.cpu_count() or 2, 4))
+    try:
+        yield from pool.imap_unordered(_parse_file, jobs, chunksize=1)
+    finally:
+        pool.terminate()

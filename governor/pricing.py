@@ -1,0 +1,79 @@
+"""Weights, model multipliers and notional USD prices (all from budget.json).
+
+Weighted units = Σ tokens × weight × model multiplier. USD is notional (what the API would bill);
+on a subscription the marginal cost is ~0, so the cap fraction is what matters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+Config = dict[str, Any]
+
+_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+@dataclass
+class Tokens:
+    """Summed token counts of one group of responses."""
+
+    input: int = 0
+    output: int = 0
+    cache_creation: int = 0
+    cache_read: int = 0
+    cache_5m: int = 0  # of cache_creation, the part known to be 5-minute writes
+    cache_1h: int = 0  # ... and 1-hour writes; the rest has no split and is priced as 5-minute
+    responses: int = 0
+
+    def add(self, other: Tokens) -> None:
+        for field in ("input", "output", "cache_creation", "cache_read", "cache_5m", "cache_1h", "responses"):
+            setattr(self, field, getattr(self, field) + getattr(other, field))
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output + self.cache_creation + self.cache_read
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    compiled = _REGEX_CACHE.get(text)
+    if compiled is None:
+        compiled = _REGEX_CACHE[text] = re.compile(text, re.IGNORECASE)
+    return compiled
+
+
+def multiplier(model: str, config: Config) -> tuple[float, bool]:
+    """(model multiplier, known?). Family names match anywhere in the id: 'sonnet' in
+    'claude-sonnet-4-5-20250929'. Longer family names win, so 'opus-4' could override 'opus'."""
+    lowered = model.lower()
+    families = sorted(config["model_multipliers"].items(), key=lambda kv: len(kv[0]), reverse=True)
+    for family, value in families:
+        if family.lower() in lowered:
+            return float(value), True
+    return float(config["default_multiplier"]), False
+
+
+def weighted_units(tokens: Tokens, model: str, config: Config) -> float:
+    w = config["weights"]
+    raw = (tokens.input * w["input"] + tokens.output * w["output"]
+           + tokens.cache_creation * w["cache_creation"] + tokens.cache_read * w["cache_read"])
+    return raw * multiplier(model, config)[0]
+
+
+def price_for(model: str, config: Config) -> tuple[dict[str, Any], bool]:
+    """(USD-per-MTok price row, known?) — the first `prices` entry whose regex matches the model id."""
+    for price in config["prices"]:
+        if _pattern(price["match"]).search(model):
+            return price, True
+    return config["fallback_price"], False
+
+
+def cost_usd(tokens: Tokens, model: str, config: Config) -> float:
+    price, _known = price_for(model, config)
+    unsplit = max(0, tokens.cache_creation - tokens.cache_5m - tokens.cache_1h)
+    total = (tokens.input * price["input"] + tokens.output * price["output"]
+             + tokens.cache_read * price["cache_read"]
+             + (tokens.cache_5m + unsplit) * price["cache_write_5m"]
+             + tokens.cache_1h * price["cache_write_1h"])
+    return total / 1_000_000

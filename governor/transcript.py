@@ -1,0 +1,149 @@
+"""Claude Code transcript JSONL bytes -> usage records (one per assistant row that carries usage).
+
+No policy here: de-duplication across rows and files is the ledger's job (ledger.UPSERT). The key
+is `message.id`, else `requestId`, else a hash of (sessionId, timestamp, usage).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime
+from typing import Any, NamedTuple
+
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+class UsageRecord(NamedTuple):
+    key: str
+    ts: float  # epoch seconds, UTC
+    session_id: str
+    project: str
+    model: str
+    input: int
+    output: int
+    cache_creation: int
+    cache_read: int
+    cache_5m: int | None  # the 5-minute / 1-hour split of cache_creation, when the row gives it
+    cache_1h: int | None
+    sidechain: int
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output + self.cache_creation + self.cache_read
+
+
+class Malformed(ValueError):
+    """A line that is not the JSON Claude Code writes (bad JSON, junk, a torn line)."""
+
+
+def parse_timestamp(value: Any) -> float:
+    if not isinstance(value, str) or not value:
+        raise Malformed("no timestamp")
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise Malformed(f"bad timestamp {value!r}") from exc
+    if parsed.tzinfo is None:
+        raise Malformed(f"timestamp without zone {value!r}")
+    return parsed.timestamp()
+
+
+def _count(usage: dict[str, Any], field: str) -> int:
+    value = usage.get(field) or 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise Malformed(f"bad {field}")
+    return int(value)
+
+
+def record_from_row(row: Any, project: str) -> UsageRecord | None:
+    """The usage record of one parsed row, or None when the row carries no billable usage."""
+    if not isinstance(row, dict) or row.get("type") != "assistant":
+        return None
+    message = row.get("message")
+    if not isinstance(message, dict):
+        return None
+    usage = message.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    model = message.get("model") or "unknown"
+    if model == "<synthetic>" or row.get("isApiErrorMessage"):
+        return None
+    counts = [_count(usage, f) for f in TOKEN_FIELDS]
+    ts = parse_timestamp(row.get("timestamp"))
+    session = str(row.get("sessionId") or "")
+    split = usage.get("cache_creation")
+    c5m = c1h = None
+    if isinstance(split, dict):
+        c5m = _count(split, "ephemeral_5m_input_tokens")
+        c1h = _count(split, "ephemeral_1h_input_tokens")
+    if message.get("id"):
+        key = "m:" + str(message["id"])
+    elif row.get("requestId"):
+        key = "r:" + str(row["requestId"])
+    else:
+        basis = json.dumps([session, row.get("timestamp"), counts], separators=(",", ":"))
+        key = "h:" + hashlib.sha1(basis.encode()).hexdigest()
+    return UsageRecord(key, ts, session, project, str(model), counts[0], counts[1], counts[2], counts[3],
+                       c5m, c1h, 1 if row.get("isSidechain") else 0)
+
+
+def parse_block(block: bytes, project: str) -> tuple[list[UsageRecord], int]:
+    """Records in a block of complete lines, and how many lines were malformed."""
+    records: list[UsageRecord] = []
+    bad = 0
+    for line in block.split(b"\n"):
+        if not line.strip():
+            continue
+        if b'"usage"' not in line:  # cheap pre-filter: only assistant rows carry usage
+            if line.lstrip()[:1] != b"{" or line.rstrip()[-1:] != b"}":
+                bad += 1  # junk or a torn line; a valid row without usage needs no parsing
+            continue
+        try:
+            record = record_from_row(json.loads(line), project)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            bad += 1
+            continue
+        if record is not None:
+            records.append(record)
+    return records, bad
+
+
+def project_of(path: str, root: str) -> str:
+    """The project directory name of a transcript under a `projects` root."""
+    rel = os.path.relpath(path, root)
+    head = rel.split(os.sep, 1)[0]
+    return head if head not in (".", "..") else os.path.basename(os.path.dirname(path))
+
+
+def last_context_tokens(path: str, tail_bytes: int = 1 << 20) -> int | None:
+    """Context size of the session's last response (input + cache creation + cache read), read from the
+    end of the transcript; None when the file has no usage row in its last `tail_bytes`."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - tail_bytes))
+            data = fh.read()
+    except OSError:
+        return None
+    for line in reversed(data.split(b"\n")):
+        if b'"usage"' not in line:
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and row.get("isSidechain"):
+            continue
+        try:
+            record = record_from_row(row, "")
+        except Malformed:
+            continue
+        if record is not None:
+            return record.input + record.cache_creation + record.cache_read
+    return None

@@ -1,0 +1,67 @@
+"""Read-side queries over the de-duplicated usage table: totals per model, per time bucket, per session."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from governor import pricing
+from governor.pricing import Tokens
+
+_SUMS = ("SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read),"
+         " SUM(COALESCE(cache_5m, 0)), SUM(COALESCE(cache_1h, 0)), COUNT(*)")
+BUCKET_SECONDS = 900  # every zone offset in use is a multiple of 15 minutes
+
+
+def _tokens(row: tuple[Any, ...]) -> Tokens:
+    return Tokens(*(int(v or 0) for v in row))
+
+
+def _range(start: float | None, end: float | None) -> tuple[str, list[float]]:
+    clauses, params = [], []
+    if start is not None:
+        clauses.append("ts >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append("ts < ?")
+        params.append(end)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def model_totals(conn: sqlite3.Connection, start: float | None = None, end: float | None = None) -> dict[str, Tokens]:
+    where, params = _range(start, end)
+    rows = conn.execute(f"SELECT model, {_SUMS} FROM usage{where} GROUP BY model", params)
+    return {r[0]: _tokens(r[1:]) for r in rows}
+
+
+def weighted(totals: dict[str, Tokens], config: dict[str, Any]) -> float:
+    return sum(pricing.weighted_units(t, model, config) for model, t in totals.items())
+
+
+def weighted_between(conn: sqlite3.Connection, config: dict[str, Any], start: float | None, end: float | None) -> float:
+    return weighted(model_totals(conn, start, end), config)
+
+
+def buckets(conn: sqlite3.Connection, start: float | None, end: float | None) -> list[tuple[float, str, Tokens]]:
+    """(bucket start epoch s, model, tokens) per 15-minute bucket: small enough to fold into any zone's days."""
+    where, params = _range(start, end)
+    rows = conn.execute(
+        f"SELECT CAST(ts / {BUCKET_SECONDS} AS INTEGER) AS b, model, {_SUMS} FROM usage{where} GROUP BY b, model",
+        params,
+    )
+    return [(r[0] * BUCKET_SECONDS, r[1], _tokens(r[2:])) for r in rows]
+
+
+def session_totals(conn: sqlite3.Connection, start: float | None, end: float | None) -> list[dict[str, Any]]:
+    """Per session and model: first/last time, responses, peak context and token sums."""
+    where, params = _range(start, end)
+    rows = conn.execute(
+        f"SELECT session_id, model, MIN(project), MIN(ts), MAX(ts),"
+        f" MAX(input + cache_creation + cache_read), {_SUMS} FROM usage{where} GROUP BY session_id, model",
+        params,
+    )
+    return [
+        {"session_id": r[0], "model": r[1], "project": r[2], "first": r[3], "last": r[4], "peak": int(r[5] or 0),
+         "tokens": _tokens(r[6:])}
+        for r in rows
+    ]

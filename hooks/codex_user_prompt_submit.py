@@ -1,0 +1,13 @@
+#!/usr/bin/env python3
+"""governor's CodexUserPromptSubmit hook: symmetric nudge back to Claude when Codex runs hot (a Codex hook). Fails open."""
+import os
+import sys
+
+if os.environ.get("GOVERNOR_DISABLE", "") not in ("", "0"):  # kill switch: before any import
+    raise SystemExit(0)
+_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.exists(os.path.join(_root, "governor", "__init__.py")):  # a checkout without install
+    sys.path.insert(0, _root)
+from governor.hook import run  # noqa: E402
+
+raise SystemExit(run("CodexUserPromptSubmit"))
