@@ -1,0 +1,102 @@
+"""The symmetric nudge: Codex's UserPromptSubmit hook suggests taking work back to Claude Code when
+Codex's weekly window is hot and Claude's week has headroom. Once per Codex session per hour.
+
+Silent whenever anything is unknown: no fresh Codex weekly reading (codex_limits, filled by the
+rollout mirror), no headroom verdict, the Codex lane disabled or router.mode "off".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from governor import router
+from governor.hook import HookResult
+
+GUARD = "codex_nudge"
+REPEAT_SECONDS = 3600.0
+OFFICIAL_MAX_AGE_S = 6 * 3600  # an older official reading says little about this week's pace
+WEEK_S = 7 * 86400
+
+HeadroomFn = Callable[[sqlite3.Connection, Mapping[str, Any], float], "bool | None"]
+
+
+def claude_headroom(conn: sqlite3.Connection, config: Mapping[str, Any], now: float) -> bool | None:
+    """Does Claude's week have room for the work? True / False, None when unknown (-> silent).
+
+    Interim proxy until the lead wires pacing's projection here: the latest official `seven_day`
+    capture (captures.used_pct, 0-100) no older than 6 h, projected linearly to its reset; headroom
+    means the projection stays below the lowest pacing band (pacing.bands[].projected_at).
+    """
+    row = conn.execute(
+        "SELECT used_pct, resets_at, captured_at FROM captures WHERE window = 'seven_day'"
+        " ORDER BY captured_at DESC LIMIT 1"
+    ).fetchone()
+    if row is None or row[1] is None or now - float(row[2]) > OFFICIAL_MAX_AGE_S or float(row[1]) <= now:
+        return None
+    used = float(row[0]) / 100.0
+    elapsed = max(3600.0, WEEK_S - (float(row[1]) - now))  # at least an hour: no wild early projections
+    projected = used * WEEK_S / elapsed
+    lowest_band = min(float(b["projected_at"]) for b in config["pacing"]["bands"])
+    return projected < lowest_band
+
+
+def _said_recently(conn: sqlite3.Connection, session_id: str, now: float) -> bool:
+    row = conn.execute("SELECT updated_at FROM hook_state WHERE session_id = ? AND guard = ?",
+                       (session_id, GUARD)).fetchone()
+    return bool(row and row[0] is not None and 0 <= now - float(row[0]) < REPEAT_SECONDS)
+
+
+def _remember(conn: sqlite3.Connection, session_id: str, value: str, now: float) -> None:
+    conn.execute(
+        "INSERT INTO hook_state(session_id, guard, value, updated_at) VALUES(?,?,?,?)"
+        " ON CONFLICT(session_id, guard)"
+        " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        (session_id, GUARD, value, now),
+    )
+
+
+def message(used: float, hot_at: float, resets_at: float | None, now: float) -> HookResult:
+    when = ""
+    if resets_at is not None:
+        hours = max(0.0, (resets_at - now) / 3600)
+        when = f", resets in {hours / 24:.1f} d" if hours >= 48 else f", resets in {hours:.0f} h"
+    person = (f"governor: Codex weekly limit at {used:.0%} (hot from {hot_at:.0%}{when}); Claude Code's week "
+              "has headroom. Consider taking substantial work back to Claude Code.")
+    model = (f"governor: the person's Codex weekly usage limit is at {used:.0%}{when}, while their "
+             "Claude Code weekly budget has headroom. If this request is substantial (multi-file "
+             "implementation, long investigation), briefly suggest continuing it in Claude Code to save "
+             "the remaining Codex budget; do small tasks here as usual. Mention it once, not on every reply.")
+    return {"system_message": person, "additional_context": model}
+
+
+def nudge(payload: Mapping[str, Any], config: Mapping[str, Any], conn: sqlite3.Connection, now: float,
+          headroom: HeadroomFn = claude_headroom) -> HookResult | None:
+    lane = config["lanes"]["codex"]
+    if not lane["enabled"] or config["router"]["mode"] == "off" or not router.is_human_prompt(payload):
+        return None
+    from governor.router_guard import codex_weekly
+
+    weekly = codex_weekly(conn, now)
+    if weekly is None or weekly[0] < float(lane["hot_at"]):
+        return None
+    session_id = str(payload.get("session_id") or "codex-unknown-session")
+    if _said_recently(conn, session_id, now) or not headroom(conn, config, now):
+        return None
+    _remember(conn, session_id, f"{weekly[0]:.3f}", now)
+    return message(weekly[0], float(lane["hot_at"]), weekly[1], now)
+
+
+def handle(payload: dict[str, Any]) -> HookResult | None:
+    """The CodexUserPromptSubmit guard (hook.GUARDS). Fail-open is hook.run's job."""
+    from governor import db
+    from governor.config import load_config
+
+    config = load_config()
+    conn = db.connect()
+    try:
+        return nudge(payload, config, conn, time.time())
+    finally:
+        conn.close()

@@ -1,0 +1,127 @@
+"""Intent classification for the second lane: pure, stdlib `re` only, imported by the prompt hook.
+
+`classify` decides what a prompt *is* (handoff / hold / none); `routing_decision` decides what to
+*do* given the router mode, Claude's pace and the Codex lane. Neither does I/O.
+
+Cost bound: only the first `router.scan_chars` characters are read (whitespace collapsed), so a
+1 MB prompt costs what a 4 KB one does. The patterns come from budget.json and are user-supplied;
+we bound the input, not the pattern. Compiled patterns are cached per process by pattern string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+DEFAULT_SCAN_CHARS = 4000
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+# Prompts Claude Code submits on nobody's behalf (background agents, /loop and scheduled wake-ups,
+# local-command echoes, pasted system reminders). Compared against the start of the stripped prompt.
+NON_HUMAN_PREFIXES = (
+    "<task-notification>",
+    "<task-notification ",
+    "<command-",  # <command-name>, <command-message>, <command-args>
+    "<local-command-",  # <local-command-stdout>, <local-command-caveat>
+    "<system-reminder>",
+    "<user-prompt-submit-hook>",
+    "<bash-input>",
+    "<bash-stdout>",
+    "<scheduled-",
+    "<cross-session-",
+    "<teammate-message",
+    "caveat: the messages below",
+    "[request interrupted by user",
+)
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    rx = _PATTERNS.get(pattern)
+    if rx is None:
+        rx = _PATTERNS[pattern] = re.compile(pattern, re.IGNORECASE)
+    return rx
+
+
+def scan_text(prompt: str, scan_chars: int = DEFAULT_SCAN_CHARS) -> str:
+    """The bounded, whitespace-collapsed prefix the patterns see ("write the\\ntests" matches)."""
+    return " ".join(prompt[: max(0, int(scan_chars))].split())
+
+
+def classify(prompt: str, router_cfg: Mapping[str, Any]) -> str:
+    """'handoff' (implementation verb AND breadth), else 'hold' (architecture), else 'none'."""
+    text = scan_text(prompt, router_cfg.get("scan_chars", DEFAULT_SCAN_CHARS))
+    if not text:
+        return "none"
+    if _compiled(router_cfg["impl_verb"]).search(text) and _compiled(router_cfg["breadth"]).search(text):
+        return "handoff"
+    if _compiled(router_cfg["architecture"]).search(text):
+        return "hold"
+    return "none"
+
+
+def _is_slash_command(head: str) -> bool:
+    """"/name args" (also "/plugin:name"); "/home/dev/x.py is broken" is a path, not a command."""
+    token = head.split(None, 1)[0]
+    return len(token) > 1 and token[0] == "/" and token[1].isalnum() and "/" not in token[1:]
+
+
+def is_human_prompt(payload: Mapping[str, Any]) -> bool:
+    """True for a prompt a person typed; False for slash commands, empty prompts and machine prompts.
+
+    Machine prompts: a `source` other than "user" (Claude Code's schema lists sdk, system,
+    loop_wakeup, schedule_wakeup, poll_event), a payload from a subagent (`agent_id`), and text that
+    starts with one of NON_HUMAN_PREFIXES (task notifications, command echoes, system reminders).
+    """
+    prompt = payload.get("prompt")
+    if not isinstance(prompt, str):
+        return False
+    source = payload.get("source")
+    if source is not None and source != "user":
+        return False
+    if payload.get("agent_id"):
+        return False
+    head = prompt[:200].lstrip()
+    if not head:
+        return False
+    if _is_slash_command(head):
+        return False
+    return not head.lower().startswith(NON_HUMAN_PREFIXES)
+
+
+class CodexState(NamedTuple):
+    """The Codex lane as the router sees it. weekly_used is a fraction (0.91), None when unknown.
+
+    (A NamedTuple, not a dataclass: `dataclasses` pulls in `inspect`, ~10-30 ms on the hook path.)
+    """
+
+    enabled: bool
+    installed: bool
+    weekly_used: float | None = None
+    hot_at: float = 0.85
+
+    @property
+    def hot(self) -> bool:
+        return self.weekly_used is not None and self.weekly_used >= self.hot_at
+
+
+def routing_decision(cls: str, mode: str, over_pace: bool, codex: CodexState) -> tuple[str, str]:
+    """(decision, reason); decision is handoff | hold | pass | skipped | off.
+
+    'skipped' = hand-off class kept on Claude; the reason is short enough for a status line.
+    """
+    if mode == "off":
+        return "off", "router off"
+    if cls == "hold":
+        return "hold", "architecture: stays on Claude"
+    if cls != "handoff":
+        return "pass", ""
+    if not codex.enabled:
+        return "skipped", "codex lane disabled"
+    if not codex.installed:
+        return "skipped", "codex not installed"
+    if codex.hot:
+        return "skipped", f"codex weekly {codex.weekly_used or 0:.0%} >= {codex.hot_at:.0%}"
+    if mode == "when_over_pace" and not over_pace:
+        return "skipped", "claude on pace"
+    return "handoff", "claude over pace" if over_pace else "router mode always"
