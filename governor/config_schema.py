@@ -29,16 +29,24 @@ class Weights(_Section):
     output: float = Field(5.0, ge=0)
 
 
-class Price(_Section):
-    """Notional USD per million tokens for models whose id matches `match` (a regex, case-insensitive)."""
+class Rates(_Section):
+    """USD per million tokens."""
 
-    match: str
-    label: str = ""
     input: float = Field(ge=0)
     output: float = Field(ge=0)
     cache_write_5m: float = Field(ge=0)
     cache_write_1h: float = Field(ge=0)
     cache_read: float = Field(ge=0)
+
+
+class Price(Rates):
+    """Notional USD per million tokens for models whose id matches `match` (a regex, case-insensitive).
+    `long_context` rates apply to a request whose prompt (input + cache write + cache read) exceeds
+    200,000 tokens (Sonnet 4/4.5 with the 1M context window)."""
+
+    match: str
+    label: str = ""
+    long_context: Rates | None = None
 
     @field_validator("match")
     @classmethod
@@ -50,8 +58,10 @@ class Price(_Section):
         return value
 
 
-def _price(match: str, label: str, inp: float, w5: float, w1: float, read: float, out: float) -> Price:
-    return Price(match=match, label=label, input=inp, cache_write_5m=w5, cache_write_1h=w1, cache_read=read, output=out)
+def _price(match: str, label: str, inp: float, w5: float, w1: float, read: float, out: float,
+           long: Rates | None = None) -> Price:
+    return Price(match=match, label=label, input=inp, cache_write_5m=w5, cache_write_1h=w1, cache_read=read,
+                 output=out, long_context=long)
 
 
 # First match wins, so the specific patterns come before the family-wide ones.
@@ -60,6 +70,8 @@ DEFAULT_PRICES = [
     _price(r"opus-(4-[5-9]|5)", "Opus 4.5+", 5, 6.25, 10, 0.50, 25),
     _price(r"opus-4|claude-3-opus", "Opus 4/4.1", 15, 18.75, 30, 1.50, 75),
     _price(r"sonnet-5", "Sonnet 5.x", 2, 2.50, 4, 0.20, 10),
+    _price(r"sonnet-4-5|sonnet-4-2|sonnet-4$|sonnet-4@", "Sonnet 4/4.5", 3, 3.75, 6, 0.30, 15,
+           Rates(input=6, cache_write_5m=7.50, cache_write_1h=12, cache_read=0.60, output=22.50)),
     _price(r"sonnet", "Sonnet 3.7/4.x", 3, 3.75, 6, 0.30, 15),
     _price(r"haiku-4|haiku-5", "Haiku 4.5", 1, 1.25, 2, 0.10, 5),
     _price(r"3-5-haiku|haiku-3-5", "Haiku 3.5", 0.80, 1.00, 1.60, 0.08, 4),

@@ -69,8 +69,14 @@ def price_for(model: str, config: Config) -> tuple[dict[str, Any], bool]:
     return config["fallback_price"], False
 
 
-def cost_usd(tokens: Tokens, model: str, config: Config) -> float:
+LONG_CONTEXT_TOKENS = 200_000  # a prompt above this is billed at the model's long-context rates, if it has them
+
+
+def cost_usd(tokens: Tokens, model: str, config: Config, long_context: bool = False) -> float:
+    """Notional USD of `tokens`; `long_context` when they are requests whose prompt exceeded 200k tokens."""
     price, _known = price_for(model, config)
+    if long_context and price.get("long_context"):
+        price = price["long_context"]
     unsplit = max(0, tokens.cache_creation - tokens.cache_5m - tokens.cache_1h)
     total = (tokens.input * price["input"] + tokens.output * price["output"]
              + tokens.cache_read * price["cache_read"]

@@ -11,6 +11,8 @@ from governor.pricing import Tokens
 _SUMS = ("SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read),"
          " SUM(COALESCE(cache_5m, 0)), SUM(COALESCE(cache_1h, 0)), COUNT(*)")
 BUCKET_SECONDS = 900  # every zone offset in use is a multiple of 15 minutes
+# 1 when the request's prompt exceeded the long-context threshold (priced apart for some models)
+_LONG = f"(input + cache_creation + cache_read > {pricing.LONG_CONTEXT_TOKENS})"
 
 
 def _tokens(row: tuple[Any, ...]) -> Tokens:
@@ -42,26 +44,28 @@ def weighted_between(conn: sqlite3.Connection, config: dict[str, Any], start: fl
     return weighted(model_totals(conn, start, end), config)
 
 
-def buckets(conn: sqlite3.Connection, start: float | None, end: float | None) -> list[tuple[float, str, Tokens]]:
-    """(bucket start epoch s, model, tokens) per 15-minute bucket: small enough to fold into any zone's days."""
+def buckets(conn: sqlite3.Connection, start: float | None, end: float | None) -> list[tuple[float, str, bool, Tokens]]:
+    """(bucket start epoch s, model, long context?, tokens) per 15-minute bucket: small enough to fold into
+    any zone's days."""
     where, params = _range(start, end)
     rows = conn.execute(
-        f"SELECT CAST(ts / {BUCKET_SECONDS} AS INTEGER) AS b, model, {_SUMS} FROM usage{where} GROUP BY b, model",
+        f"SELECT CAST(ts / {BUCKET_SECONDS} AS INTEGER) AS b, model, {_LONG} AS lc, {_SUMS} FROM usage{where}"
+        " GROUP BY b, model, lc",
         params,
     )
-    return [(r[0] * BUCKET_SECONDS, r[1], _tokens(r[2:])) for r in rows]
+    return [(r[0] * BUCKET_SECONDS, r[1], bool(r[2]), _tokens(r[3:])) for r in rows]
 
 
 def session_totals(conn: sqlite3.Connection, start: float | None, end: float | None) -> list[dict[str, Any]]:
-    """Per session and model: first/last time, responses, peak context and token sums."""
+    """Per session, model and long-context flag: first/last time, responses, peak context and token sums."""
     where, params = _range(start, end)
     rows = conn.execute(
-        f"SELECT session_id, model, MIN(project), MIN(ts), MAX(ts),"
-        f" MAX(input + cache_creation + cache_read), {_SUMS} FROM usage{where} GROUP BY session_id, model",
+        f"SELECT session_id, model, {_LONG} AS lc, MIN(project), MIN(ts), MAX(ts),"
+        f" MAX(input + cache_creation + cache_read), {_SUMS} FROM usage{where} GROUP BY session_id, model, lc",
         params,
     )
     return [
-        {"session_id": r[0], "model": r[1], "project": r[2], "first": r[3], "last": r[4], "peak": int(r[5] or 0),
-         "tokens": _tokens(r[6:])}
+        {"session_id": r[0], "model": r[1], "long_context": bool(r[2]), "project": r[3], "first": r[4],
+         "last": r[5], "peak": int(r[6] or 0), "tokens": _tokens(r[7:])}
         for r in rows
     ]

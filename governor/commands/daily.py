@@ -34,17 +34,20 @@ def fields(tokens: Tokens, weighted: float, cost: float) -> dict[str, Any]:
 
 def build(conn: Any, config: dict[str, Any], tz: Any, start: float | None, end: float | None) -> dict[str, Any]:
     per_day: dict[Any, dict[str, Tokens]] = defaultdict(lambda: defaultdict(Tokens))
+    cost_of: dict[Any, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     from governor import usage
 
-    for bucket_ts, model, tokens in usage.buckets(conn, start, end):
-        per_day[timeutil.local_date(bucket_ts, tz)][model].add(tokens)
+    for bucket_ts, model, long_context, tokens in usage.buckets(conn, start, end):
+        day = timeutil.local_date(bucket_ts, tz)
+        per_day[day][model].add(tokens)
+        cost_of[day][model] += pricing.cost_usd(tokens, model, config, long_context)
     days, grand = [], {"tokens": Tokens(), "weighted": 0.0, "cost": 0.0}
     unknown: set[str] = set()
     for day in sorted(per_day):
         day_tokens, day_w, day_c, models = Tokens(), 0.0, 0.0, {}
         for model, tokens in sorted(per_day[day].items()):
             w = pricing.weighted_units(tokens, model, config)
-            c = pricing.cost_usd(tokens, model, config)
+            c = cost_of[day][model]
             if not pricing.multiplier(model, config)[1] or not pricing.price_for(model, config)[1]:
                 unknown.add(model)
             models[model] = fields(tokens, w, c)

@@ -33,8 +33,9 @@ def build(conn: Any, config: dict[str, Any], start: float | None, end: float | N
         s["peak"] = max(s["peak"], row["peak"])
         s["tokens"].add(tokens)
         s["weighted"] += pricing.weighted_units(tokens, row["model"], config)
-        s["cost"] += pricing.cost_usd(tokens, row["model"], config)
-        s["read_cost"] += pricing.cost_usd(Tokens(cache_read=tokens.cache_read), row["model"], config)
+        s["cost"] += pricing.cost_usd(tokens, row["model"], config, row["long_context"])
+        s["read_cost"] += pricing.cost_usd(Tokens(cache_read=tokens.cache_read), row["model"], config,
+                                           row["long_context"])
     total_w = sum(s["weighted"] for s in merged.values()) or 1.0
     out = []
     for sid, s in merged.items():

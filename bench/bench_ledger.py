@@ -1,0 +1,89 @@
+"""Ledger benchmarks: cold build vs ccusage, warm update after one appended turn.
+
+    python bench/bench_ledger.py CORPUS_DIR [CORPUS_DIR ...] [--ccusage PATH] [--runs 15]
+
+Each CORPUS_DIR is a Claude config dir made by bench/gen_corpus.py (it holds projects/). Prints a
+markdown table: cold build wall and peak RSS for governor and ccusage (`claude daily --offline --json`),
+and the warm update's median wall minus bare `python -c pass` measured interleaved in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from common import BARE, env_with, machine, median_ms, peak_rss_mb, timed
+
+INGEST = "from governor import db, ledger, paths; ledger.ingest(db.connect(), paths.transcript_roots())"
+
+
+def corpus_size(path: str) -> int:
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs if f.endswith(".jsonl"))
+
+
+def append_turn(corpus: str, n: int) -> None:
+    """Append one real-shaped turn (user row + 2-block assistant response) to the newest transcript."""
+    newest = max((os.path.join(d, f) for d, _, fs in os.walk(os.path.join(corpus, "projects")) for f in fs
+                  if f.endswith(".jsonl") and "subagents" not in d), key=os.path.getmtime)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    usage = {"input_tokens": 3, "cache_creation_input_tokens": 900, "cache_read_input_tokens": 120_000,
+             "output_tokens": 400}
+    rows = [{"type": "user", "sessionId": "bench", "timestamp": stamp, "message": {"role": "user", "content": "go"}}]
+    rows += [{"type": "assistant", "sessionId": "bench", "timestamp": stamp, "requestId": f"req_bench_{n}",
+              "message": {"id": f"msg_bench_{n}", "model": "claude-opus-4-5-20251101", "usage": usage,
+                          "content": [{"type": "text", "text": "done"}]}, "apiBlockIndex": b} for b in (0, 1)]
+    with open(newest, "a") as fh:
+        fh.write("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def bench_corpus(corpus: str, ccusage: str | None, runs: int) -> dict:
+    home = tempfile.mkdtemp(prefix="gov-bench-")
+    env = env_with(GOVERNOR_HOME=home, CLAUDE_CONFIG_DIR=corpus)
+    result: dict = {"corpus": corpus, "size_mb": corpus_size(corpus) / 1e6}
+    cmd = [sys.executable, "-m", "governor", "daily", "--json", "--tz", "UTC"]
+    result["gov_cold_s"], result["gov_cold_rss_mb"] = peak_rss_mb(cmd, env)
+    if ccusage:
+        cc = [ccusage, "claude", "daily", "--json", "--offline", "-z", "UTC"]
+        walls, rss = [], 0
+        for _ in range(3):
+            wall, mb = peak_rss_mb(cc, env)
+            walls.append(wall)
+            rss = max(rss, mb)
+        result["ccusage_s"], result["ccusage_rss_mb"] = sorted(walls)[1], rss
+    bare, warm = [], []
+    for i in range(runs):  # interleaved so machine noise hits both alike
+        bare.append(timed(BARE, env)[0])
+        append_turn(corpus, i)
+        warm.append(timed([sys.executable, "-c", INGEST], env)[0])
+    result["bare_ms"], result["warm_ms"] = median_ms(bare), median_ms(warm)
+    result["warm_over_bare_ms"] = result["warm_ms"] - result["bare_ms"]
+    shutil.rmtree(home, ignore_errors=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpora", nargs="+")
+    parser.add_argument("--ccusage", default=shutil.which("ccusage"))
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    print(f"machine: {machine()}\n")
+    print("| corpus | size | governor cold | RSS | ccusage cold | RSS | bare python | warm update | warm − bare |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for corpus in args.corpora:
+        r = bench_corpus(corpus, args.ccusage, args.runs)
+        cc = f"{r['ccusage_s']:.2f} s | {r['ccusage_rss_mb']} MB" if "ccusage_s" in r else "n/a | n/a"
+        print(f"| {os.path.basename(corpus)} | {r['size_mb']:,.0f} MB | {r['gov_cold_s']:.2f} s | "
+              f"{r['gov_cold_rss_mb']} MB | {cc} | {r['bare_ms']:.1f} ms | {r['warm_ms']:.1f} ms | "
+              f"{r['warm_over_bare_ms']:.1f} ms |", flush=True)
+    subprocess.run(["true"])
+
+
+if __name__ == "__main__":
+    main()
