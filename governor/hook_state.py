@@ -1,0 +1,25 @@
+"""What a guard last said in a session (for hysteresis), kept in the ledger's hook_state table."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+
+def load(conn: sqlite3.Connection, session_id: str, guard: str) -> Any:
+    row = conn.execute("SELECT value FROM hook_state WHERE session_id=? AND guard=?", (session_id, guard)).fetchone()
+    if not row or row[0] is None:
+        return None
+    try:
+        return json.loads(row[0])
+    except ValueError:
+        return None
+
+
+def save(conn: sqlite3.Connection, session_id: str, guard: str, value: Any, now: float) -> None:
+    conn.execute(
+        "INSERT INTO hook_state(session_id, guard, value, updated_at) VALUES(?,?,?,?)"
+        " ON CONFLICT(session_id, guard) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+        (session_id, guard, json.dumps(value), now),
+    )
