@@ -11,8 +11,16 @@ from governor import __version__
 
 # One module per command under governor/commands/, each with register(subparsers).
 COMMAND_MODULES = (
+    "install",
+    "uninstall",
+    "doctor",
+    "status",
     "daily",
     "sessions",
+    "tier",
+    "memory",
+    "handoff",
+    "router",
 )
 
 
