@@ -24,20 +24,53 @@ INGEST = "from governor import db, ledger, paths; ledger.ingest(db.connect(), pa
 
 
 def corpus_size(path: str) -> int:
-    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs if f.endswith(".jsonl"))
+    return sum(
+        os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs if f.endswith(".jsonl")
+    )
 
 
 def append_turn(corpus: str, n: int) -> None:
     """Append one real-shaped turn (user row + 2-block assistant response) to the newest transcript."""
-    newest = max((os.path.join(d, f) for d, _, fs in os.walk(os.path.join(corpus, "projects")) for f in fs
-                  if f.endswith(".jsonl") and "subagents" not in d), key=os.path.getmtime)
+    newest = max(
+        (
+            os.path.join(d, f)
+            for d, _, fs in os.walk(os.path.join(corpus, "projects"))
+            for f in fs
+            if f.endswith(".jsonl") and "subagents" not in d
+        ),
+        key=os.path.getmtime,
+    )
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-    usage = {"input_tokens": 3, "cache_creation_input_tokens": 900, "cache_read_input_tokens": 120_000,
-             "output_tokens": 400}
-    rows = [{"type": "user", "sessionId": "bench", "timestamp": stamp, "message": {"role": "user", "content": "go"}}]
-    rows += [{"type": "assistant", "sessionId": "bench", "timestamp": stamp, "requestId": f"req_bench_{n}",
-              "message": {"id": f"msg_bench_{n}", "model": "claude-opus-4-5-20251101", "usage": usage,
-                          "content": [{"type": "text", "text": "done"}]}, "apiBlockIndex": b} for b in (0, 1)]
+    usage = {
+        "input_tokens": 3,
+        "cache_creation_input_tokens": 900,
+        "cache_read_input_tokens": 120_000,
+        "output_tokens": 400,
+    }
+    rows = [
+        {
+            "type": "user",
+            "sessionId": "bench",
+            "timestamp": stamp,
+            "message": {"role": "user", "content": "go"},
+        }
+    ]
+    rows += [
+        {
+            "type": "assistant",
+            "sessionId": "bench",
+            "timestamp": stamp,
+            "requestId": f"req_bench_{n}",
+            "message": {
+                "id": f"msg_bench_{n}",
+                "model": "claude-opus-4-5-20251101",
+                "usage": usage,
+                "content": [{"type": "text", "text": "done"}],
+            },
+            "apiBlockIndex": b,
+        }
+        for b in (0, 1)
+    ]
     with open(newest, "a") as fh:
         fh.write("".join(json.dumps(r) + "\n" for r in rows))
 
@@ -68,20 +101,27 @@ def bench_corpus(corpus: str, ccusage: str | None, runs: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("corpora", nargs="+")
     parser.add_argument("--ccusage", default=shutil.which("ccusage"))
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     print(f"machine: {machine()}\n")
-    print("| corpus | size | governor cold | RSS | ccusage cold | RSS | bare python | warm update | warm − bare |")
+    print(
+        "| corpus | size | governor cold | RSS | ccusage cold | RSS | bare python | warm update | warm − bare |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for corpus in args.corpora:
         r = bench_corpus(corpus, args.ccusage, args.runs)
         cc = f"{r['ccusage_s']:.2f} s | {r['ccusage_rss_mb']} MB" if "ccusage_s" in r else "n/a | n/a"
-        print(f"| {os.path.basename(corpus)} | {r['size_mb']:,.0f} MB | {r['gov_cold_s']:.2f} s | "
-              f"{r['gov_cold_rss_mb']} MB | {cc} | {r['bare_ms']:.1f} ms | {r['warm_ms']:.1f} ms | "
-              f"{r['warm_over_bare_ms']:.1f} ms |", flush=True)
+        print(
+            f"| {os.path.basename(corpus)} | {r['size_mb']:,.0f} MB | {r['gov_cold_s']:.2f} s | "
+            f"{r['gov_cold_rss_mb']} MB | {cc} | {r['bare_ms']:.1f} ms | {r['warm_ms']:.1f} ms | "
+            f"{r['warm_over_bare_ms']:.1f} ms |",
+            flush=True,
+        )
     subprocess.run(["true"])
 
 

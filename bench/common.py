@@ -34,8 +34,14 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, stdin: bytes | None
 
 def peak_rss_mb(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
     """(wall s, peak RSS MB) via /usr/bin/time -f, which measures this child alone (incl. its pool workers' max)."""
-    out = subprocess.run(["/usr/bin/time", "-f", "%e %M", *cmd], env=env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True, check=True)
+    out = subprocess.run(
+        ["/usr/bin/time", "-f", "%e %M", *cmd],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
     wall, kb = out.stderr.strip().splitlines()[-1].split()
     return float(wall), int(kb) // 1024
 
@@ -45,7 +51,9 @@ def median_ms(samples: list[float]) -> float:
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, {platform.system()}"
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, {platform.system()}"
+    )
 
 
 BARE = [sys.executable, "-c", "pass"]

@@ -41,8 +41,10 @@ def compute(conn: sqlite3.Connection, config: dict[str, Any], now: float) -> Bud
     start = window.start.timestamp()
     cap = float(config["caps"][config["tier"]])
     local_units = usage.weighted_between(conn, config, start, now + 1)
-    pairs = [(c, usage.weighted_between(conn, config, start, c.captured_at))
-             for c in official.cycle_captures(conn, WEEKLY, start, now)]
+    pairs = [
+        (c, usage.weighted_between(conn, config, start, c.captured_at))
+        for c in official.cycle_captures(conn, WEEKLY, start, now)
+    ]
     spent = calibrate.spent_now(local_units, cap, pairs, now, config["calibration"])
     rate_hours = float(config["pacing"]["rate_window_hours"])
     rate_start = max(start, now - rate_hours * 3600)
@@ -53,8 +55,14 @@ def compute(conn: sqlite3.Connection, config: dict[str, Any], now: float) -> Bud
     bands = config["pacing"]["bands"]
     band = pacing.band_for(projected, bands)
     return BudgetState(
-        now=now, window=window, cap_units=cap, spent=spent, rate_units_per_hour=rate,
-        rate_fraction_per_hour=rate_fraction, projected=projected, band=band,
+        now=now,
+        window=window,
+        cap_units=cap,
+        spent=spent,
+        rate_units_per_hour=rate,
+        rate_fraction_per_hour=rate_fraction,
+        projected=projected,
+        band=band,
         ceiling_tokens=band.ceiling_tokens if band else None,
         clamp_ceiling=pacing.clamp_ceiling(projected, bands),
         five_hour=official.latest(conn, FIVE_HOUR, now),
@@ -65,22 +73,37 @@ def as_json(state: BudgetState) -> dict[str, Any]:
     """The `window` / `spent` / `rate` / `projected` part of `governor status --json`."""
     s = state.spent
     return {
-        "window": {"start": state.window.start.isoformat(), "reset": state.window.reset.isoformat(),
-                   "source": state.window.source},
-        "spent": {"units": round(s.units, 3), "fraction": round(s.fraction, 6), "source": s.source,
-                  "capture_age_s": None if s.capture_age_s is None else round(s.capture_age_s, 1),
-                  "k": s.k, "unmetered_share": None if s.unmetered_share is None else round(s.unmetered_share, 4),
-                  "warning": s.warning},
+        "window": {
+            "start": state.window.start.isoformat(),
+            "reset": state.window.reset.isoformat(),
+            "source": state.window.source,
+        },
+        "spent": {
+            "units": round(s.units, 3),
+            "fraction": round(s.fraction, 6),
+            "source": s.source,
+            "capture_age_s": None if s.capture_age_s is None else round(s.capture_age_s, 1),
+            "k": s.k,
+            "unmetered_share": None if s.unmetered_share is None else round(s.unmetered_share, 4),
+            "warning": s.warning,
+        },
         "cap_units": state.cap_units,
-        "rate": {"units_per_hour": round(state.rate_units_per_hour, 3),
-                 "fraction_per_hour": round(state.rate_fraction_per_hour, 8)},
+        "rate": {
+            "units_per_hour": round(state.rate_units_per_hour, 3),
+            "fraction_per_hour": round(state.rate_fraction_per_hour, 8),
+        },
         "projected": {"fraction": round(state.projected, 6)},
-        "band": None if state.band is None else {"projected_at": state.band.projected_at,
-                                                 "severity": state.band.severity},
+        "band": None
+        if state.band is None
+        else {"projected_at": state.band.projected_at, "severity": state.band.severity},
         "ceiling_tokens": state.ceiling_tokens,
-        "five_hour": None if state.five_hour is None else {
-            "used_pct": state.five_hour.used_pct, "resets_at": state.five_hour.resets_at,
-            "age_s": round(state.now - state.five_hour.captured_at, 1)},
+        "five_hour": None
+        if state.five_hour is None
+        else {
+            "used_pct": state.five_hour.used_pct,
+            "resets_at": state.five_hour.resets_at,
+            "age_s": round(state.now - state.five_hour.captured_at, 1),
+        },
     }
 
 

@@ -26,26 +26,24 @@ HeadroomFn = Callable[[sqlite3.Connection, Mapping[str, Any], float], "bool | No
 def claude_headroom(conn: sqlite3.Connection, config: Mapping[str, Any], now: float) -> bool | None:
     """Does Claude's week have room for the work? True / False, None when unknown (-> silent).
 
-    Interim proxy until the lead wires pacing's projection here: the latest official `seven_day`
-    capture (captures.used_pct, 0-100) no older than 6 h, projected linearly to its reset; headroom
-    means the projection stays below the lowest pacing band (pacing.bands[].projected_at).
+    Claude's weekly projection (budget_state: official or calibrated when captured, else the local
+    estimate) below the lowest pacing band. Unknown when the ledger has neither a capture nor usage.
     """
-    row = conn.execute(
-        "SELECT used_pct, resets_at, captured_at FROM captures WHERE window = 'seven_day'"
-        " ORDER BY captured_at DESC LIMIT 1"
-    ).fetchone()
-    if row is None or row[1] is None or now - float(row[2]) > OFFICIAL_MAX_AGE_S or float(row[1]) <= now:
+    from governor import budget_state
+
+    if (
+        not conn.execute("SELECT 1 FROM usage LIMIT 1").fetchone()
+        and not conn.execute("SELECT 1 FROM captures WHERE window = 'seven_day' LIMIT 1").fetchone()
+    ):
         return None
-    used = float(row[0]) / 100.0
-    elapsed = max(3600.0, WEEK_S - (float(row[1]) - now))  # at least an hour: no wild early projections
-    projected = used * WEEK_S / elapsed
-    lowest_band = min(float(b["projected_at"]) for b in config["pacing"]["bands"])
-    return projected < lowest_band
+    state = budget_state.compute(conn, dict(config), now)
+    return state.band is None
 
 
 def _said_recently(conn: sqlite3.Connection, session_id: str, now: float) -> bool:
-    row = conn.execute("SELECT updated_at FROM hook_state WHERE session_id = ? AND guard = ?",
-                       (session_id, GUARD)).fetchone()
+    row = conn.execute(
+        "SELECT updated_at FROM hook_state WHERE session_id = ? AND guard = ?", (session_id, GUARD)
+    ).fetchone()
     return bool(row and row[0] is not None and 0 <= now - float(row[0]) < REPEAT_SECONDS)
 
 
@@ -63,17 +61,26 @@ def message(used: float, hot_at: float, resets_at: float | None, now: float) -> 
     if resets_at is not None:
         hours = max(0.0, (resets_at - now) / 3600)
         when = f", resets in {hours / 24:.1f} d" if hours >= 48 else f", resets in {hours:.0f} h"
-    person = (f"governor: Codex weekly limit at {used:.0%} (hot from {hot_at:.0%}{when}); Claude Code's week "
-              "has headroom. Consider taking substantial work back to Claude Code.")
-    model = (f"governor: the person's Codex weekly usage limit is at {used:.0%}{when}, while their "
-             "Claude Code weekly budget has headroom. If this request is substantial (multi-file "
-             "implementation, long investigation), briefly suggest continuing it in Claude Code to save "
-             "the remaining Codex budget; do small tasks here as usual. Mention it once, not on every reply.")
+    person = (
+        f"governor: Codex weekly limit at {used:.0%} (hot from {hot_at:.0%}{when}); Claude Code's week "
+        "has headroom. Consider taking substantial work back to Claude Code."
+    )
+    model = (
+        f"governor: the person's Codex weekly usage limit is at {used:.0%}{when}, while their "
+        "Claude Code weekly budget has headroom. If this request is substantial (multi-file "
+        "implementation, long investigation), briefly suggest continuing it in Claude Code to save "
+        "the remaining Codex budget; do small tasks here as usual. Mention it once, not on every reply."
+    )
     return {"system_message": person, "additional_context": model}
 
 
-def nudge(payload: Mapping[str, Any], config: Mapping[str, Any], conn: sqlite3.Connection, now: float,
-          headroom: HeadroomFn = claude_headroom) -> HookResult | None:
+def nudge(
+    payload: Mapping[str, Any],
+    config: Mapping[str, Any],
+    conn: sqlite3.Connection,
+    now: float,
+    headroom: HeadroomFn = claude_headroom,
+) -> HookResult | None:
     lane = config["lanes"]["codex"]
     if not lane["enabled"] or config["router"]["mode"] == "off" or not router.is_human_prompt(payload):
         return None

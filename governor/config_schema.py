@@ -58,10 +58,26 @@ class Price(Rates):
         return value
 
 
-def _price(match: str, label: str, inp: float, w5: float, w1: float, read: float, out: float,
-           long: Rates | None = None) -> Price:
-    return Price(match=match, label=label, input=inp, cache_write_5m=w5, cache_write_1h=w1, cache_read=read,
-                 output=out, long_context=long)
+def _price(
+    match: str,
+    label: str,
+    inp: float,
+    w5: float,
+    w1: float,
+    read: float,
+    out: float,
+    long: Rates | None = None,
+) -> Price:
+    return Price(
+        match=match,
+        label=label,
+        input=inp,
+        cache_write_5m=w5,
+        cache_write_1h=w1,
+        cache_read=read,
+        output=out,
+        long_context=long,
+    )
 
 
 # First match wins, so the specific patterns come before the family-wide ones.
@@ -70,8 +86,16 @@ DEFAULT_PRICES = [
     _price(r"opus-(4-[5-9]|5)", "Opus 4.5+", 5, 6.25, 10, 0.50, 25),
     _price(r"opus-4|claude-3-opus", "Opus 4/4.1", 15, 18.75, 30, 1.50, 75),
     _price(r"sonnet-5", "Sonnet 5.x", 2, 2.50, 4, 0.20, 10),
-    _price(r"sonnet-4-5|sonnet-4-2|sonnet-4$|sonnet-4@", "Sonnet 4/4.5", 3, 3.75, 6, 0.30, 15,
-           Rates(input=6, cache_write_5m=7.50, cache_write_1h=12, cache_read=0.60, output=22.50)),
+    _price(
+        r"sonnet-4-5|sonnet-4-2|sonnet-4$|sonnet-4@",
+        "Sonnet 4/4.5",
+        3,
+        3.75,
+        6,
+        0.30,
+        15,
+        Rates(input=6, cache_write_5m=7.50, cache_write_1h=12, cache_read=0.60, output=22.50),
+    ),
     _price(r"sonnet", "Sonnet 3.7/4.x", 3, 3.75, 6, 0.30, 15),
     _price(r"haiku-4|haiku-5", "Haiku 4.5", 1, 1.25, 2, 0.10, 5),
     _price(r"3-5-haiku|haiku-3-5", "Haiku 3.5", 0.80, 1.00, 1.60, 0.08, 4),
@@ -240,7 +264,9 @@ class Budget(_Section):
 def strip_comments(value: Any) -> Any:
     """Drop keys starting with '_' at every level: budget.json's way of carrying comments."""
     if isinstance(value, dict):
-        return {k: strip_comments(v) for k, v in value.items() if not (isinstance(k, str) and k.startswith("_"))}
+        return {
+            k: strip_comments(v) for k, v in value.items() if not (isinstance(k, str) and k.startswith("_"))
+        }
     if isinstance(value, list):
         return [strip_comments(v) for v in value]
     return value

@@ -8,7 +8,9 @@ from typing import Any
 
 
 def load(conn: sqlite3.Connection, session_id: str, guard: str) -> Any:
-    row = conn.execute("SELECT value FROM hook_state WHERE session_id=? AND guard=?", (session_id, guard)).fetchone()
+    row = conn.execute(
+        "SELECT value FROM hook_state WHERE session_id=? AND guard=?", (session_id, guard)
+    ).fetchone()
     if not row or row[0] is None:
         return None
     try:

@@ -15,27 +15,43 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from governor import db, tail
-from governor.transcript import UsageRecord, parse_block, project_of
+from governor.transcript import UsageRecord, parse_block
 
 KIND = "claude"
 PARALLEL_MIN_BYTES = 256 * 1024 * 1024  # below this a single process is faster than a pool
 
-_BETTER = ("(excluded.output > usage.output OR (excluded.output = usage.output AND ("
-           "excluded.input + excluded.cache_creation + excluded.cache_read > "
-           "usage.input + usage.cache_creation + usage.cache_read OR ("
-           "excluded.input + excluded.cache_creation + excluded.cache_read = "
-           "usage.input + usage.cache_creation + usage.cache_read AND ("
-           "excluded.sidechain < usage.sidechain OR (excluded.sidechain = usage.sidechain AND "
-           "COALESCE(excluded.cache_1h, -1) > COALESCE(usage.cache_1h, -1)))))))")
-_EARLIER = ("(excluded.ts < usage.ts OR (excluded.ts = usage.ts AND (excluded.sidechain < usage.sidechain OR "
-            "(excluded.sidechain = usage.sidechain AND excluded.session_id < usage.session_id))))")
-_TOKEN_COLS = ("model", "input", "output", "cache_creation", "cache_read", "cache_5m", "cache_1h", "sidechain")
+_BETTER = (
+    "(excluded.output > usage.output OR (excluded.output = usage.output AND ("
+    "excluded.input + excluded.cache_creation + excluded.cache_read > "
+    "usage.input + usage.cache_creation + usage.cache_read OR ("
+    "excluded.input + excluded.cache_creation + excluded.cache_read = "
+    "usage.input + usage.cache_creation + usage.cache_read AND ("
+    "excluded.sidechain < usage.sidechain OR (excluded.sidechain = usage.sidechain AND "
+    "COALESCE(excluded.cache_1h, -1) > COALESCE(usage.cache_1h, -1)))))))"
+)
+_EARLIER = (
+    "(excluded.ts < usage.ts OR (excluded.ts = usage.ts AND (excluded.sidechain < usage.sidechain OR "
+    "(excluded.sidechain = usage.sidechain AND excluded.session_id < usage.session_id))))"
+)
+_TOKEN_COLS = (
+    "model",
+    "input",
+    "output",
+    "cache_creation",
+    "cache_read",
+    "cache_5m",
+    "cache_1h",
+    "sidechain",
+)
 UPSERT = (
     "INSERT INTO usage(key, ts, session_id, project, model, input, output, cache_creation, cache_read,"
     " cache_5m, cache_1h, sidechain) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
     + ", ".join(f"{c} = CASE WHEN {_BETTER} THEN excluded.{c} ELSE usage.{c} END" for c in _TOKEN_COLS)
-    + ", " + ", ".join(f"{c} = CASE WHEN {_EARLIER} THEN excluded.{c} ELSE usage.{c} END"
-                       for c in ("ts", "session_id", "project"))
+    + ", "
+    + ", ".join(
+        f"{c} = CASE WHEN {_EARLIER} THEN excluded.{c} ELSE usage.{c} END"
+        for c in ("ts", "session_id", "project")
+    )
     + f" WHERE {_BETTER} OR {_EARLIER}"
 )
 
@@ -83,7 +99,8 @@ def _parse_file(job: tuple[str, str, int]) -> tuple[str, list[UsageRecord], int,
     records: list[UsageRecord] = []
     bad = 0
     offset = start
-    for block, offset in tail.iter_blocks(path, start):
+    for block, end in tail.iter_blocks(path, start):
+        offset = end
         got, bad_here = parse_block(block, project)
         records.extend(got)
         bad += bad_here
@@ -95,9 +112,16 @@ def _collapse(records: list[UsageRecord]) -> list[UsageRecord]:
     best: dict[str, UsageRecord] = {}
     for rec in records:
         kept = best.get(rec.key)
-        if kept is None or (rec.output, rec.total, -rec.sidechain) > (kept.output, kept.total, -kept.sidechain):
-            if kept is not None and (kept.ts, kept.sidechain, kept.session_id) < (rec.ts, rec.sidechain,
-                                                                                   rec.session_id):
+        if kept is None or (rec.output, rec.total, -rec.sidechain) > (
+            kept.output,
+            kept.total,
+            -kept.sidechain,
+        ):
+            if kept is not None and (kept.ts, kept.sidechain, kept.session_id) < (
+                rec.ts,
+                rec.sidechain,
+                rec.session_id,
+            ):
                 rec = rec._replace(ts=kept.ts, session_id=kept.session_id, project=kept.project)
             best[rec.key] = rec
         elif (rec.ts, rec.sidechain, rec.session_id) < (kept.ts, kept.sidechain, kept.session_id):
@@ -150,7 +174,9 @@ def ingest(
     return stats
 
 
-def _parse_all(jobs: list[tuple[str, str, int]], parallel: bool) -> Iterable[tuple[str, list[UsageRecord], int, int]]:
+def _parse_all(
+    jobs: list[tuple[str, str, int]], parallel: bool
+) -> Iterable[tuple[str, list[UsageRecord], int, int]]:
     if not parallel or len(jobs) < 2 or (os.cpu_count() or 1) < 2:
         return map(_parse_file, jobs)
     return _parse_in_pool(jobs)

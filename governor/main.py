@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from governor import __version__
 
@@ -18,6 +19,9 @@ COMMAND_MODULES = (
     "daily",
     "sessions",
     "tier",
+    "calibrate",
+    "feasibility",
+    "statusline",
     "memory",
     "handoff",
     "router",
@@ -29,7 +33,7 @@ class CliError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one clear line instead of argparse's usage dump
+    def error(self, message: str) -> NoReturn:  # one clear line instead of argparse's usage dump
         self.exit(2, f"governor: {message} (see 'governor {self._sub_name()}--help')\n")
 
     def _sub_name(self) -> str:
@@ -38,7 +42,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="governor", description="Meter, pace and route a Claude Code subscription's budget.")
+    parser = _Parser(
+        prog="governor", description="Meter, pace and route a Claude Code subscription's budget."
+    )
     parser.add_argument("--version", action="version", version=f"governor {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:

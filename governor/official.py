@@ -26,16 +26,33 @@ def record(conn: sqlite3.Connection, capture: Capture) -> bool:
         (capture.window,),
     ).fetchone()
     if last and last[3] > capture.captured_at:
-        if conn.execute("SELECT 1 FROM captures WHERE window=? AND captured_at=? AND used_pct=?",
-                        (capture.window, capture.captured_at, capture.used_pct)).fetchone():
+        if conn.execute(
+            "SELECT 1 FROM captures WHERE window=? AND captured_at=? AND used_pct=?",
+            (capture.window, capture.captured_at, capture.used_pct),
+        ).fetchone():
             return False
-    if last and last[1] == capture.used_pct and _same_reset(last[2], capture.resets_at) and last[3] <= capture.captured_at:
-        conn.execute("UPDATE captures SET captured_at=?, source=?, session_id=? WHERE id=?",
-                     (capture.captured_at, capture.source, capture.session, last[0]))
+    if (
+        last
+        and last[1] == capture.used_pct
+        and _same_reset(last[2], capture.resets_at)
+        and last[3] <= capture.captured_at
+    ):
+        conn.execute(
+            "UPDATE captures SET captured_at=?, source=?, session_id=? WHERE id=?",
+            (capture.captured_at, capture.source, capture.session, last[0]),
+        )
         return True
-    conn.execute(f"INSERT INTO captures({COLUMNS}) VALUES(?,?,?,?,?,?)",
-                 (capture.window, capture.used_pct, capture.resets_at, capture.captured_at, capture.source,
-                  capture.session))
+    conn.execute(
+        f"INSERT INTO captures({COLUMNS}) VALUES(?,?,?,?,?,?)",
+        (
+            capture.window,
+            capture.used_pct,
+            capture.resets_at,
+            capture.captured_at,
+            capture.source,
+            capture.session,
+        ),
+    )
     return True
 
 
@@ -43,8 +60,9 @@ def _same_reset(a: float | None, b: float | None) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and abs(a - b) < 120)
 
 
-def from_window(name: str, window: Any, captured_at: float, source: str, session: str | None,
-                scale: float = 1.0) -> Capture | None:
+def from_window(
+    name: str, window: Any, captured_at: float, source: str, session: str | None, scale: float = 1.0
+) -> Capture | None:
     """A Capture from {used_percentage|utilization, resets_at}; None when absent, impossible or stale."""
     if not isinstance(window, dict):
         return None
@@ -71,8 +89,9 @@ def _epoch(value: Any) -> float | None:
     return None
 
 
-def record_rate_limits(conn: sqlite3.Connection, rate_limits: Any, now: float, session: str | None,
-                       source: str = "statusline") -> list[Capture]:
+def record_rate_limits(
+    conn: sqlite3.Connection, rate_limits: Any, now: float, session: str | None, source: str = "statusline"
+) -> list[Capture]:
     """Captures from the status line's `rate_limits` object (0-100 scale, epoch-second resets)."""
     if not isinstance(rate_limits, dict):
         return []
@@ -121,7 +140,9 @@ def latest(conn: sqlite3.Connection, window: str, now: float) -> Capture | None:
     """The newest capture of `window` whose cycle has not reset yet."""
     row = conn.execute(
         f"SELECT {COLUMNS} FROM captures WHERE window=? AND (resets_at IS NULL OR resets_at > ?)"
-        " ORDER BY captured_at DESC LIMIT 1", (window, now)).fetchone()
+        " ORDER BY captured_at DESC LIMIT 1",
+        (window, now),
+    ).fetchone()
     return _capture(row) if row else None
 
 
@@ -130,5 +151,6 @@ def cycle_captures(conn: sqlite3.Connection, window: str, start: float, now: flo
     rows = conn.execute(
         f"SELECT {COLUMNS} FROM captures WHERE window=? AND captured_at >= ? AND captured_at <= ?"
         " AND (resets_at IS NULL OR resets_at > ?) ORDER BY captured_at DESC LIMIT ?",
-        (window, start, now + 60, now, MAX_CYCLE_CAPTURES)).fetchall()
+        (window, start, now + 60, now, MAX_CYCLE_CAPTURES),
+    ).fetchall()
     return [_capture(r) for r in reversed(rows)]

@@ -48,7 +48,11 @@ def config_dir() -> str:
 
 def budget_path() -> str:
     override = os.environ.get("GOVERNOR_CONFIG")
-    return os.path.abspath(os.path.expanduser(override)) if override else os.path.join(config_dir(), "budget.json")
+    return (
+        os.path.abspath(os.path.expanduser(override))
+        if override
+        else os.path.join(config_dir(), "budget.json")
+    )
 
 
 def ledger_path() -> str:

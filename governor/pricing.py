@@ -56,8 +56,12 @@ def multiplier(model: str, config: Config) -> tuple[float, bool]:
 
 def weighted_units(tokens: Tokens, model: str, config: Config) -> float:
     w = config["weights"]
-    raw = (tokens.input * w["input"] + tokens.output * w["output"]
-           + tokens.cache_creation * w["cache_creation"] + tokens.cache_read * w["cache_read"])
+    raw = (
+        tokens.input * w["input"]
+        + tokens.output * w["output"]
+        + tokens.cache_creation * w["cache_creation"]
+        + tokens.cache_read * w["cache_read"]
+    )
     return raw * multiplier(model, config)[0]
 
 
@@ -69,7 +73,9 @@ def price_for(model: str, config: Config) -> tuple[dict[str, Any], bool]:
     return config["fallback_price"], False
 
 
-LONG_CONTEXT_TOKENS = 200_000  # a prompt above this is billed at the model's long-context rates, if it has them
+LONG_CONTEXT_TOKENS = (
+    200_000  # a prompt above this is billed at the model's long-context rates, if it has them
+)
 
 
 def cost_usd(tokens: Tokens, model: str, config: Config, long_context: bool = False) -> float:
@@ -78,8 +84,11 @@ def cost_usd(tokens: Tokens, model: str, config: Config, long_context: bool = Fa
     if long_context and price.get("long_context"):
         price = price["long_context"]
     unsplit = max(0, tokens.cache_creation - tokens.cache_5m - tokens.cache_1h)
-    total = (tokens.input * price["input"] + tokens.output * price["output"]
-             + tokens.cache_read * price["cache_read"]
-             + (tokens.cache_5m + unsplit) * price["cache_write_5m"]
-             + tokens.cache_1h * price["cache_write_1h"])
+    total = (
+        tokens.input * price["input"]
+        + tokens.output * price["output"]
+        + tokens.cache_read * price["cache_read"]
+        + (tokens.cache_5m + unsplit) * price["cache_write_5m"]
+        + tokens.cache_1h * price["cache_write_1h"]
+    )
     return total / 1_000_000

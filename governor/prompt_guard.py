@@ -31,31 +31,49 @@ def refresh_ledger(conn: sqlite3.Connection, config: dict[str, Any], now: float)
 
 
 def session_facts(conn: sqlite3.Connection, session_id: str) -> tuple[float | None, int]:
-    row = conn.execute("SELECT MIN(ts), MAX(ts), COUNT(*) FROM usage WHERE session_id=?", (session_id,)).fetchone()
+    row = conn.execute(
+        "SELECT MIN(ts), MAX(ts), COUNT(*) FROM usage WHERE session_id=?", (session_id,)
+    ).fetchone()
     if not row or not row[2]:
         return None, 0
     return (row[1] - row[0]) / 3600.0, int(row[2])
 
 
-def pacing_result(payload: dict[str, Any], config: dict[str, Any], conn: sqlite3.Connection,
-                  state: budget_state.BudgetState, now: float) -> HookResult | None:
+def pacing_result(
+    payload: dict[str, Any],
+    config: dict[str, Any],
+    conn: sqlite3.Connection,
+    state: budget_state.BudgetState,
+    now: float,
+) -> HookResult | None:
     cfg = config["pacing"]
     session_id = str(payload.get("session_id") or "")
     path = payload.get("transcript_path")
     context = transcript.last_context_tokens(path) if isinstance(path, str) and path else None
     hours, responses = session_facts(conn, session_id) if session_id else (None, 0)
     advice = pacing.Advice(
-        spent=state.spent.fraction, source=state.spent.source, projected=state.projected,
-        reset=state.window.reset, now=pacing.as_utc(now), context_tokens=context,
-        ceiling_tokens=state.ceiling_tokens, session_hours=hours, session_responses=responses,
+        spent=state.spent.fraction,
+        source=state.spent.source,
+        projected=state.projected,
+        reset=state.window.reset,
+        now=pacing.as_utc(now),
+        context_tokens=context,
+        ceiling_tokens=state.ceiling_tokens,
+        session_hours=hours,
+        session_responses=responses,
         long_session=pacing.is_long_session(hours, responses, context, cfg),
     )
     prompt = str(payload.get("prompt") or "")
     # The clamp needs a real reading (official or calibrated), never blocks a slash command (/compact!).
-    if (state.spent.source != "local estimate" and not prompt.lstrip().startswith("/")
-            and pacing.clamp_decision(state.spent.fraction, cfg["hard_clamp_at"], context, state.clamp_ceiling)):
+    if (
+        state.spent.source != "local estimate"
+        and not prompt.lstrip().startswith("/")
+        and pacing.clamp_decision(state.spent.fraction, cfg["hard_clamp_at"], context, state.clamp_ceiling)
+    ):
         clamp_advice = dataclasses.replace(advice, ceiling_tokens=state.clamp_ceiling)
-        reason = pacing.clamp_reason(clamp_advice, config["weights"]["cache_read"], state.spent.fraction_per_unit)
+        reason = pacing.clamp_reason(
+            clamp_advice, config["weights"]["cache_read"], state.spent.fraction_per_unit
+        )
         return {"block_reason": reason}
     severity = state.band.severity if state.band else 0
     last = hook_state.load(conn, session_id, GUARD) if session_id else None
@@ -67,7 +85,10 @@ def pacing_result(payload: dict[str, Any], config: dict[str, Any], conn: sqlite3
             hook_state.save(conn, session_id, GUARD, {"severity": severity, "at": now}, now)
         except sqlite3.OperationalError as exc:  # locked: better to risk one repeat than to stall the prompt
             log(f"UserPromptSubmit: pacing state not saved: {exc}")
-    return {"system_message": pacing.person_message(advice), "additional_context": pacing.model_context(advice)}
+    return {
+        "system_message": pacing.person_message(advice),
+        "additional_context": pacing.model_context(advice),
+    }
 
 
 def merge(results: list[HookResult | None]) -> HookResult | None:
@@ -104,4 +125,3 @@ def handle(payload: dict[str, Any]) -> HookResult | None:
         return merge(results)
     finally:
         conn.close()
-

@@ -14,8 +14,12 @@ from governor.config import load_config
 
 
 def add_source_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--claude-dir", action="append", metavar="DIR",
-                        help="read transcripts from DIR (a Claude config dir or its projects/); repeatable")
+    parser.add_argument(
+        "--claude-dir",
+        action="append",
+        metavar="DIR",
+        help="read transcripts from DIR (a Claude config dir or its projects/); repeatable",
+    )
 
 
 class ProgressBar:
@@ -36,8 +40,10 @@ class ProgressBar:
         self.last = now
         width = 30
         filled = int(width * done / max(total, 1))
-        sys.stderr.write(f"\rgovernor: reading transcripts [{'#' * filled}{'.' * (width - filled)}] "
-                         f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB")
+        sys.stderr.write(
+            f"\rgovernor: reading transcripts [{'#' * filled}{'.' * (width - filled)}] "
+            f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB"
+        )
         sys.stderr.flush()
         self.shown = True
 
@@ -46,7 +52,9 @@ class ProgressBar:
             sys.stderr.write("\n")
 
 
-def refreshed(args: argparse.Namespace, since: float | None = None) -> tuple[sqlite3.Connection, Any, dict[str, Any]]:
+def refreshed(
+    args: argparse.Namespace, since: float | None = None
+) -> tuple[sqlite3.Connection, Any, dict[str, Any]]:
     """(ledger connection, ingest stats, config) after an incremental ingest."""
     config = load_config()
     roots = paths.transcript_roots(getattr(args, "claude_dir", None))
@@ -70,9 +78,11 @@ def _ingest_codex(conn: sqlite3.Connection, since: float | None) -> None:
 
 def nothing_found_message(stats: Any) -> str:
     looked = ", ".join(stats.roots) or "(no directories)"
-    return (f"No Claude Code transcripts found. Looked in: {looked}\n"
-            "Point governor elsewhere with --claude-dir DIR or CLAUDE_CONFIG_DIR=DIR[,DIR2] "
-            "(a Claude config dir holding projects/).")
+    return (
+        f"No Claude Code transcripts found. Looked in: {looked}\n"
+        "Point governor elsewhere with --claude-dir DIR or CLAUDE_CONFIG_DIR=DIR[,DIR2] "
+        "(a Claude config dir holding projects/)."
+    )
 
 
 def has_any_usage(conn: sqlite3.Connection) -> bool:

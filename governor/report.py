@@ -8,8 +8,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-_CODES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35", "cyan": "36", "dim": "2",
-          "bold": "1"}
+_CODES = {
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "blue": "34",
+    "magenta": "35",
+    "cyan": "36",
+    "dim": "2",
+    "bold": "1",
+}
 
 
 def use_color(stream: Any = None) -> bool:

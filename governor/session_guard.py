@@ -31,12 +31,17 @@ def handle(payload: dict[str, Any]) -> HookResult | None:
     write_units = context * weights["cache_creation"]
     read_units = context * weights["cache_read"]
     cap = float(config["caps"][config["tier"]])
-    cost = f"~${usd:.2f}" if isinstance(usd, (int, float)) and not isinstance(usd, bool) else \
-        f"~{write_units / cap * 100:.2f}% of the weekly cap"
+    cost = (
+        f"~${usd:.2f}"
+        if isinstance(usd, (int, float)) and not isinstance(usd, bool)
+        else f"~{write_units / cap * 100:.2f}% of the weekly cap"
+    )
     if expired:
         lead = f"governor: resuming {_tokens(context)} tokens of context with a cold cache re-writes it all ({cost})"
     else:
         lead = f"governor: this session carries {_tokens(context)} tokens of context"
-    message = (f"{lead}, then re-reads it every turn (~{_tokens(read_units)} weighted units a turn). "
-               "For a new task, a fresh session with a short summary starts near zero; /compact shrinks this one.")
+    message = (
+        f"{lead}, then re-reads it every turn (~{_tokens(read_units)} weighted units a turn). "
+        "For a new task, a fresh session with a short summary starts near zero; /compact shrinks this one."
+    )
     return {"system_message": message}

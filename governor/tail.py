@@ -25,22 +25,39 @@ class Cursor:
 
 
 def load_cursor(conn: sqlite3.Connection, path: str) -> Cursor | None:
-    row = conn.execute("SELECT dev, ino, offset, size, mtime_ns, state FROM files WHERE path=?", (path,)).fetchone()
+    row = conn.execute(
+        "SELECT dev, ino, offset, size, mtime_ns, state FROM files WHERE path=?", (path,)
+    ).fetchone()
     return Cursor(*row) if row else None
 
 
 def load_cursors(conn: sqlite3.Connection, kind: str) -> dict[str, Cursor]:
-    rows = conn.execute("SELECT path, dev, ino, offset, size, mtime_ns, state FROM files WHERE kind=?", (kind,))
+    rows = conn.execute(
+        "SELECT path, dev, ino, offset, size, mtime_ns, state FROM files WHERE kind=?", (kind,)
+    )
     return {r[0]: Cursor(*r[1:]) for r in rows}
 
 
-def save_cursor(conn: sqlite3.Connection, path: str, kind: str, cursor: Cursor, bad_lines: int, now: float) -> None:
+def save_cursor(
+    conn: sqlite3.Connection, path: str, kind: str, cursor: Cursor, bad_lines: int, now: float
+) -> None:
     conn.execute(
         "INSERT INTO files(path, kind, dev, ino, offset, size, mtime_ns, bad_lines, state, updated_at)"
         " VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET dev=excluded.dev, ino=excluded.ino,"
         " offset=excluded.offset, size=excluded.size, mtime_ns=excluded.mtime_ns,"
         " bad_lines=files.bad_lines+excluded.bad_lines, state=excluded.state, updated_at=excluded.updated_at",
-        (path, kind, cursor.dev, cursor.ino, cursor.offset, cursor.size, cursor.mtime_ns, bad_lines, cursor.state, now),
+        (
+            path,
+            kind,
+            cursor.dev,
+            cursor.ino,
+            cursor.offset,
+            cursor.size,
+            cursor.mtime_ns,
+            bad_lines,
+            cursor.state,
+            now,
+        ),
     )
 
 

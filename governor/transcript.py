@@ -88,8 +88,20 @@ def record_from_row(row: Any, project: str) -> UsageRecord | None:
     else:
         basis = json.dumps([session, row.get("timestamp"), counts], separators=(",", ":"))
         key = "h:" + hashlib.sha1(basis.encode()).hexdigest()
-    return UsageRecord(key, ts, session, project, str(model), counts[0], counts[1], counts[2], counts[3],
-                       c5m, c1h, 1 if row.get("isSidechain") else 0)
+    return UsageRecord(
+        key,
+        ts,
+        session,
+        project,
+        str(model),
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3],
+        c5m,
+        c1h,
+        1 if row.get("isSidechain") else 0,
+    )
 
 
 def parse_block(block: bytes, project: str) -> tuple[list[UsageRecord], int]:

@@ -8,8 +8,10 @@ from typing import Any
 from governor import pricing
 from governor.pricing import Tokens
 
-_SUMS = ("SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read),"
-         " SUM(COALESCE(cache_5m, 0)), SUM(COALESCE(cache_1h, 0)), COUNT(*)")
+_SUMS = (
+    "SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read),"
+    " SUM(COALESCE(cache_5m, 0)), SUM(COALESCE(cache_1h, 0)), COUNT(*)"
+)
 BUCKET_SECONDS = 900  # every zone offset in use is a multiple of 15 minutes
 # 1 when the request's prompt exceeded the long-context threshold (priced apart for some models)
 _LONG = f"(input + cache_creation + cache_read > {pricing.LONG_CONTEXT_TOKENS})"
@@ -30,7 +32,9 @@ def _range(start: float | None, end: float | None) -> tuple[str, list[float]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def model_totals(conn: sqlite3.Connection, start: float | None = None, end: float | None = None) -> dict[str, Tokens]:
+def model_totals(
+    conn: sqlite3.Connection, start: float | None = None, end: float | None = None
+) -> dict[str, Tokens]:
     where, params = _range(start, end)
     rows = conn.execute(f"SELECT model, {_SUMS} FROM usage{where} GROUP BY model", params)
     return {r[0]: _tokens(r[1:]) for r in rows}
@@ -40,7 +44,9 @@ def weighted(totals: dict[str, Tokens], config: dict[str, Any]) -> float:
     return sum(pricing.weighted_units(t, model, config) for model, t in totals.items())
 
 
-def weighted_between(conn: sqlite3.Connection, config: dict[str, Any], start: float | None, end: float | None) -> float:
+def weighted_between(
+    conn: sqlite3.Connection, config: dict[str, Any], start: float | None, end: float | None
+) -> float:
     """Weighted units with start <= ts < end: whole hours from the hourly roll-up, the ragged edges from
     the responses themselves, so the answer is exact and a week costs a few hundred rows."""
     if start is None or end is None or end - start < 3 * 3600:
@@ -52,13 +58,17 @@ def weighted_between(conn: sqlite3.Connection, config: dict[str, Any], start: fl
         totals.setdefault(model, Tokens()).add(tokens)
     rows = conn.execute(
         "SELECT model, SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read) FROM usage_hourly"
-        " WHERE hour >= ? AND hour < ? GROUP BY model", (first_hour, last_hour))
+        " WHERE hour >= ? AND hour < ? GROUP BY model",
+        (first_hour, last_hour),
+    )
     for r in rows:
         totals.setdefault(r[0], Tokens()).add(Tokens(*(int(v or 0) for v in r[1:])))
     return weighted(totals, config)
 
 
-def buckets(conn: sqlite3.Connection, start: float | None, end: float | None) -> list[tuple[float, str, bool, Tokens]]:
+def buckets(
+    conn: sqlite3.Connection, start: float | None, end: float | None
+) -> list[tuple[float, str, bool, Tokens]]:
     """(bucket start epoch s, model, long context?, tokens) per 15-minute bucket: small enough to fold into
     any zone's days."""
     where, params = _range(start, end)
@@ -79,7 +89,15 @@ def session_totals(conn: sqlite3.Connection, start: float | None, end: float | N
         params,
     )
     return [
-        {"session_id": r[0], "model": r[1], "long_context": bool(r[2]), "project": r[3], "first": r[4],
-         "last": r[5], "peak": int(r[6] or 0), "tokens": _tokens(r[7:])}
+        {
+            "session_id": r[0],
+            "model": r[1],
+            "long_context": bool(r[2]),
+            "project": r[3],
+            "first": r[4],
+            "last": r[5],
+            "peak": int(r[6] or 0),
+            "tokens": _tokens(r[7:]),
+        }
         for r in rows
     ]

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""governor's CodexUserPromptSubmit hook: symmetric nudge back to Claude when Codex runs hot (a Codex hook). Fails open."""
+"""governor's Codex UserPromptSubmit hook: nudge work back to Claude when Codex runs hot. Fails open."""
+
 import os
 import sys
 

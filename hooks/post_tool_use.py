@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """governor's PostToolUse hook: memory-index line cap. Fails open."""
+
 import os
 import sys
 

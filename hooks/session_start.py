@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """governor's SessionStart hook: resume re-cache cost warning. Fails open."""
+
 import os
 import sys
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """governor's UserPromptSubmit hook: pacing advice, the hard clamp and the Codex router. Fails open."""
+
 import os
 import sys
 

@@ -3,12 +3,18 @@ nothing may read or write the real ~/.claude, ~/.codex or the user's governor st
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-ISOLATED_VARS = ("HOME", "CLAUDE_CONFIG_DIR", "CODEX_HOME", "GOVERNOR_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME")
+ISOLATED_VARS = (
+    "HOME",
+    "CLAUDE_CONFIG_DIR",
+    "CODEX_HOME",
+    "GOVERNOR_HOME",
+    "XDG_STATE_HOME",
+    "XDG_CONFIG_HOME",
+)
 
 
 @pytest.fixture(autouse=True)

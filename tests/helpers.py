@@ -70,9 +70,16 @@ def assistant_row(
     return row
 
 
-def user_row(text: str = "hello", session_id: str = "sess-1", timestamp: str = "2026-11-23T14:39:20.000Z") -> dict:
-    return {"type": "user", "message": {"role": "user", "content": text}, "sessionId": session_id,
-            "timestamp": timestamp, "uuid": f"user-{timestamp}"}
+def user_row(
+    text: str = "hello", session_id: str = "sess-1", timestamp: str = "2026-11-23T14:39:20.000Z"
+) -> dict:
+    return {
+        "type": "user",
+        "message": {"role": "user", "content": text},
+        "sessionId": session_id,
+        "timestamp": timestamp,
+        "uuid": f"user-{timestamp}",
+    }
 
 
 def jsonl(rows: list[dict[str, Any]]) -> str:

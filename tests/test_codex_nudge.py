@@ -18,30 +18,48 @@ HOOK = "codex_user_prompt_submit.py"
 DAY = 86400.0
 
 
-def payload(session: str = "019a-codex-session",
-            prompt: str = "implement the exporter across modules") -> dict[str, Any]:
-    return {"session_id": session, "turn_id": "019a-turn-1",
-            "transcript_path": "/home/dev/.codex/sessions/2026/11/23/rollout-2026-11-23T14-40-21-019a.jsonl",
-            "cwd": "/home/dev/proj", "hook_event_name": "UserPromptSubmit", "model": "gpt-5.2-codex",
-            "permission_mode": "bypassPermissions", "prompt": prompt}
+def payload(
+    session: str = "019a-codex-session", prompt: str = "implement the exporter across modules"
+) -> dict[str, Any]:
+    return {
+        "session_id": session,
+        "turn_id": "019a-turn-1",
+        "transcript_path": "/home/dev/.codex/sessions/2026/11/23/rollout-2026-11-23T14-40-21-019a.jsonl",
+        "cwd": "/home/dev/proj",
+        "hook_event_name": "UserPromptSubmit",
+        "model": "gpt-5.2-codex",
+        "permission_mode": "bypassPermissions",
+        "prompt": prompt,
+    }
 
 
-def seed(codex_weekly: float | None = 92.0, codex_resets_in: float = 3 * DAY,
-         claude_used: float | None = 20.0, claude_resets_in: float = 3 * DAY,
-         captured_ago: float = 600) -> None:
+def seed(
+    codex_weekly: float | None = 92.0,
+    codex_resets_in: float = 3 * DAY,
+    claude_used: float | None = 20.0,
+    claude_resets_in: float = 3 * DAY,
+    captured_ago: float = 600,
+) -> None:
     now = time.time()
     conn = db.connect()
     if codex_weekly is not None:
-        conn.execute("INSERT INTO codex_limits(limit_id, window, used_pct, window_minutes, resets_at,"
-                     " observed_at) VALUES('codex', 'weekly', ?, 10080, ?, ?)",
-                     (codex_weekly, now + codex_resets_in, now))
+        conn.execute(
+            "INSERT INTO codex_limits(limit_id, window, used_pct, window_minutes, resets_at,"
+            " observed_at) VALUES('codex', 'weekly', ?, 10080, ?, ?)",
+            (codex_weekly, now + codex_resets_in, now),
+        )
     # a per-model family running hot must not count as the account lane
-    conn.execute("INSERT INTO codex_limits(limit_id, window, used_pct, window_minutes, resets_at,"
-                 " observed_at) VALUES('codex_bengalfox', 'weekly', 99.0, 10080, ?, ?)", (now + DAY, now))
+    conn.execute(
+        "INSERT INTO codex_limits(limit_id, window, used_pct, window_minutes, resets_at,"
+        " observed_at) VALUES('codex_bengalfox', 'weekly', 99.0, 10080, ?, ?)",
+        (now + DAY, now),
+    )
     if claude_used is not None:
-        conn.execute("INSERT INTO captures(window, used_pct, resets_at, captured_at, source)"
-                     " VALUES('seven_day', ?, ?, ?, 'statusline')",
-                     (claude_used, now + claude_resets_in, now - captured_ago))
+        conn.execute(
+            "INSERT INTO captures(window, used_pct, resets_at, captured_at, source)"
+            " VALUES('seven_day', ?, ?, ?, 'statusline')",
+            (claude_used, now + claude_resets_in, now - captured_ago),
+        )
     conn.close()
 
 
@@ -69,14 +87,16 @@ def test_nudges_once_per_session_per_hour() -> None:
     assert run() is not None
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"codex_weekly": None},  # no reading yet: unknown, silent
-    {"codex_weekly": 60.0},  # Codex is fine
-    {"codex_resets_in": -60},  # the hot reading belongs to a window that has reset
-    {"claude_used": None},  # Claude's headroom unknown
-    {"claude_used": 80.0},  # 80 % used with 3 of 7 days left: on pace for ~140 %, no headroom
-    {"captured_ago": 7 * 3600},  # Claude's reading too old to say
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"codex_weekly": None},  # no reading yet: unknown, silent
+        {"codex_weekly": 60.0},  # Codex is fine
+        {"codex_resets_in": -60},  # the hot reading belongs to a window that has reset
+        {"claude_used": None},  # Claude's headroom unknown
+        {"claude_used": 100.0},  # Claude's week is used up: projected at the lowest band, no headroom
+    ],
+)
 def test_silent_when(kwargs: dict[str, float | None]) -> None:
     seed(**kwargs)  # type: ignore[arg-type]
     assert run() is None
@@ -132,8 +152,12 @@ def test_claude_headroom_projection() -> None:
     cfg = defaults()
     now = time.time()
     assert codex_nudge.claude_headroom(conn, cfg, now) is None
-    conn.execute("INSERT INTO captures(window, used_pct, resets_at, captured_at, source)"
-                 " VALUES('seven_day', 50.0, ?, ?, 'statusline')", (now + 3.5 * DAY, now))
-    assert codex_nudge.claude_headroom(conn, cfg, now) is False  # exactly on pace for 100 %: the lowest band
-    conn.execute("UPDATE captures SET used_pct = 45.0")
+    conn.execute(
+        "INSERT INTO captures(window, used_pct, resets_at, captured_at, source)"
+        " VALUES('seven_day', 50.0, ?, ?, 'statusline')",
+        (now + 3.5 * DAY, now),
+    )
+    # pacing's projection: 50 % official and no recent burn here -> stays at 50 %: room for the work
     assert codex_nudge.claude_headroom(conn, cfg, now) is True
+    conn.execute("UPDATE captures SET used_pct = 100.0")
+    assert codex_nudge.claude_headroom(conn, cfg, now) is False

@@ -22,8 +22,9 @@ def test_example_is_valid_and_documents_every_default() -> None:
 
 
 def test_packaged_example_is_identical() -> None:
-    assert (REPO_ROOT / "budget.example.json").read_bytes() == \
-        (REPO_ROOT / "governor" / "data" / "budget.example.json").read_bytes()
+    assert (REPO_ROOT / "budget.example.json").read_bytes() == (
+        REPO_ROOT / "governor" / "data" / "budget.example.json"
+    ).read_bytes()
 
 
 def write_budget(doc: object) -> Path:
@@ -61,8 +62,10 @@ def test_comment_keys_are_ignored_and_partial_config_is_filled() -> None:
 def test_unchanged_budget_loads_without_pydantic_and_changes_are_seen() -> None:
     path = write_budget({"tier": "pro"})
     config.load_config()  # validates and caches
-    probe = ("import sys, json; from governor.config import load_config; c = load_config();"
-             "print(json.dumps([c['tier'], 'pydantic' in sys.modules]))")
+    probe = (
+        "import sys, json; from governor.config import load_config; c = load_config();"
+        "print(json.dumps([c['tier'], 'pydantic' in sys.modules]))"
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
     assert json.loads(out.stdout) == ["pro", False]

@@ -21,9 +21,11 @@ TOKEN_KEYS = ("input", "output", "cache_creation", "cache_read")
 
 
 def totals(conn) -> dict[str, int]:
-    row = conn.execute("SELECT COUNT(*), SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read) FROM usage")
+    row = conn.execute(
+        "SELECT COUNT(*), SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read) FROM usage"
+    )
     n, *sums = row.fetchone()
-    return {"responses": n, **{k: int(v or 0) for k, v in zip(TOKEN_KEYS, sums)}}
+    return {"responses": n, **{k: int(v or 0) for k, v in zip(TOKEN_KEYS, sums, strict=False)}}
 
 
 def response_rows(n: int, session: str = "s1", seed: int = 0) -> list[dict]:
@@ -35,10 +37,19 @@ def response_rows(n: int, session: str = "s1", seed: int = 0) -> list[dict]:
         blocks = rng.randint(1, 3)
         for b in range(blocks):
             out = final_out if b == blocks - 1 else rng.randint(1, 2)
-            rows.append(assistant_row(f"msg_{session}_{i}", f"req_{session}_{i}", session_id=session,
-                                      timestamp=f"2026-11-2{rng.randint(0, 3)}T1{rng.randint(0, 9)}:00:{i % 60:02d}.000Z",
-                                      input_tokens=100 + i, output_tokens=out, cache_creation=1000 + i,
-                                      cache_read=20000 + i, block_index=b))
+            rows.append(
+                assistant_row(
+                    f"msg_{session}_{i}",
+                    f"req_{session}_{i}",
+                    session_id=session,
+                    timestamp=f"2026-11-2{rng.randint(0, 3)}T1{rng.randint(0, 9)}:00:{i % 60:02d}.000Z",
+                    input_tokens=100 + i,
+                    output_tokens=out,
+                    cache_creation=1000 + i,
+                    cache_read=20000 + i,
+                    block_index=b,
+                )
+            )
         rows.append(user_row("next", session_id=session))
     return rows
 
@@ -94,7 +105,9 @@ def test_any_split_of_appends_counts_each_record_once(n: int, cuts: list[int], s
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), dup_rows=st.integers(0, 5), copies=st.integers(0, 2))
-def test_file_order_duplicate_rows_and_copied_files_never_change_totals(seed: int, dup_rows: int, copies: int) -> None:
+def test_file_order_duplicate_rows_and_copied_files_never_change_totals(
+    seed: int, dup_rows: int, copies: int
+) -> None:
     rng = random.Random(seed)
     per_file = [response_rows(rng.randint(1, 6), session=f"s{i}", seed=seed + i) for i in range(4)]
     want = expected([r for rows in per_file for r in rows])
@@ -120,12 +133,34 @@ def test_file_order_duplicate_rows_and_copied_files_never_change_totals(seed: in
 def test_highest_output_row_wins_whole_and_keeps_the_original_time_and_session(tmp_path: Path) -> None:
     root = projects(str(tmp_path))
     (root / "p").mkdir()
-    original = assistant_row("msg_A", "req_A", session_id="orig", timestamp="2026-11-20T10:00:00.000Z",
-                             output_tokens=2, input_tokens=10, cache_read=500)
-    final = assistant_row("msg_A", "req_A", session_id="orig", timestamp="2026-11-20T10:00:01.000Z",
-                          output_tokens=300, input_tokens=10, cache_read=400, block_index=1)
-    resume_copy = assistant_row("msg_A", "req_A", session_id="fork", timestamp="2026-11-22T09:00:00.000Z",
-                                output_tokens=300, input_tokens=10, cache_read=400)
+    original = assistant_row(
+        "msg_A",
+        "req_A",
+        session_id="orig",
+        timestamp="2026-11-20T10:00:00.000Z",
+        output_tokens=2,
+        input_tokens=10,
+        cache_read=500,
+    )
+    final = assistant_row(
+        "msg_A",
+        "req_A",
+        session_id="orig",
+        timestamp="2026-11-20T10:00:01.000Z",
+        output_tokens=300,
+        input_tokens=10,
+        cache_read=400,
+        block_index=1,
+    )
+    resume_copy = assistant_row(
+        "msg_A",
+        "req_A",
+        session_id="fork",
+        timestamp="2026-11-22T09:00:00.000Z",
+        output_tokens=300,
+        input_tokens=10,
+        cache_read=400,
+    )
     (root / "p" / "fork.jsonl").write_text(jsonl([resume_copy]))
     (root / "p" / "orig.jsonl").write_text(jsonl([original, final]))
     conn = fresh_ledger(str(tmp_path))
@@ -149,8 +184,14 @@ def test_sidechain_replay_under_new_request_id_collapses_onto_parent(tmp_path: P
     sub = root / "p" / "sess" / "subagents"
     sub.mkdir(parents=True)
     parent = assistant_row("msg_P", "req_P1", session_id="sess", output_tokens=80)
-    replay = assistant_row("msg_P", "req_P2", session_id="sess", output_tokens=80, sidechain=True,
-                           timestamp="2026-11-23T15:00:00.000Z")
+    replay = assistant_row(
+        "msg_P",
+        "req_P2",
+        session_id="sess",
+        output_tokens=80,
+        sidechain=True,
+        timestamp="2026-11-23T15:00:00.000Z",
+    )
     own = assistant_row("msg_S", "req_S", session_id="sess", output_tokens=40, sidechain=True)
     (root / "p" / "sess.jsonl").write_text(jsonl([parent]))
     (sub / "agent-a1.jsonl").write_text(jsonl([replay, own]))
@@ -173,8 +214,9 @@ def test_key_fallbacks_synthetic_and_error_rows(tmp_path: Path) -> None:
     api_error = assistant_row("msg_err", "req_err", output_tokens=1000, isApiErrorMessage=True)
     no_usage = assistant_row("msg_nu", "req_nu")
     del no_usage["message"]["usage"]
-    (root / "p" / "s.jsonl").write_text(jsonl([no_id, no_id_block2, no_ids, no_ids_again, synthetic, api_error,
-                                               no_usage]))
+    (root / "p" / "s.jsonl").write_text(
+        jsonl([no_id, no_id_block2, no_ids, no_ids_again, synthetic, api_error, no_usage])
+    )
     conn = fresh_ledger(str(tmp_path))
     ledger.ingest(conn, [str(root)], parallel=False)
     assert totals(conn)["responses"] == 2
@@ -194,7 +236,11 @@ def test_malformed_and_torn_lines_are_skipped_and_counted(tmp_path: Path) -> Non
     assert conn.execute("SELECT bad_lines FROM files").fetchone()[0] == 2
     # the torn line is completed by the next append and then counted exactly once
     with open(path, "ab") as fh:
-        fh.write(jsonl([assistant_row("msg_2", "r2", output_tokens=20)])[len('{"type":"assistant","mess'):].encode())
+        fh.write(
+            jsonl([assistant_row("msg_2", "r2", output_tokens=20)])[
+                len('{"type":"assistant","mess') :
+            ].encode()
+        )
     ledger.ingest(conn, [str(root)], parallel=False)
     assert totals(conn)["output"] == 30
 
@@ -286,16 +332,18 @@ def test_sixteen_concurrent_updaters_over_files_being_appended(tmp_path: Path) -
     ledger_file = str(tmp_path / "ledger.sqlite3")
     db.connect(ledger_file).close()
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-c", UPDATER, ledger_file, str(root), "6"], env=env)
-             for _ in range(16)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", UPDATER, ledger_file, str(root), "6"], env=env)
+        for _ in range(16)
+    ]
     rng = random.Random(7)
     written = [0] * len(files)
-    while any(w < len(d) for w, (_, d) in zip(written, files)):
+    while any(w < len(d) for w, (_, d) in zip(written, files, strict=False)):
         i = rng.randrange(len(files))
         path, data = files[i]
         step = rng.randint(50, 3000)
         with open(path, "ab") as fh:
-            fh.write(data[written[i]: written[i] + step])
+            fh.write(data[written[i] : written[i] + step])
         written[i] = min(len(data), written[i] + step)
     for p in procs:
         assert p.wait(timeout=300) == 0
@@ -309,10 +357,26 @@ def test_weighted_units_use_weights_and_model_family(tmp_path: Path) -> None:
 
     root = projects(str(tmp_path))
     (root / "p").mkdir()
-    rows = [assistant_row("m1", "r1", model="claude-sonnet-4-5-20250929", input_tokens=1000, output_tokens=100,
-                          cache_creation=2000, cache_read=30000),
-            assistant_row("m2", "r2", model="mystery-model-9", input_tokens=1000, output_tokens=0,
-                          cache_creation=0, cache_read=0)]
+    rows = [
+        assistant_row(
+            "m1",
+            "r1",
+            model="claude-sonnet-4-5-20250929",
+            input_tokens=1000,
+            output_tokens=100,
+            cache_creation=2000,
+            cache_read=30000,
+        ),
+        assistant_row(
+            "m2",
+            "r2",
+            model="mystery-model-9",
+            input_tokens=1000,
+            output_tokens=0,
+            cache_creation=0,
+            cache_read=0,
+        ),
+    ]
     (root / "p" / "s.jsonl").write_text(jsonl(rows))
     conn = fresh_ledger(str(tmp_path))
     ledger.ingest(conn, [str(root)], parallel=False)
@@ -343,8 +407,16 @@ def test_hourly_rollup_sums_equal_raw_sums_after_upserts(seed: int, start_off: f
     for i in range(60):  # responses over ~8 days, some rewritten by better rows and earlier copies
         ts = 1_795_000_000 + rng.uniform(0, 8 * 86400)
         stamp = time_iso(ts)
-        rows.append(assistant_row(f"m{i % 40}", f"r{i}", timestamp=stamp, output_tokens=rng.randint(1, 500),
-                                  input_tokens=rng.randint(1, 99), model=rng.choice(["claude-opus-4-5", "x-haiku"])))
+        rows.append(
+            assistant_row(
+                f"m{i % 40}",
+                f"r{i}",
+                timestamp=stamp,
+                output_tokens=rng.randint(1, 500),
+                input_tokens=rng.randint(1, 99),
+                model=rng.choice(["claude-opus-4-5", "x-haiku"]),
+            )
+        )
     with tempfile.TemporaryDirectory() as tmp:
         root = projects(tmp)
         (root / "p").mkdir()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import random
 import sqlite3
 import sys
@@ -26,13 +25,24 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def write_week(responses: int = 40, context: int = 120_000, session: str = SESSION, start_id: int = 0) -> Path:
+def write_week(
+    responses: int = 40, context: int = 120_000, session: str = SESSION, start_id: int = 0
+) -> Path:
     """A session that has been busy over the last few hours; its last response carries `context` tokens."""
     now = time.time()
-    rows = [assistant_row(f"msg_{session}_{start_id + i}", f"req_{session}_{start_id + i}", session_id=session,
-                          timestamp=iso(now - 3 * 3600 + i * (3 * 3600 / responses)),
-                          input_tokens=50, output_tokens=800, cache_creation=3000, cache_read=context - 3050)
-            for i in range(responses)]
+    rows = [
+        assistant_row(
+            f"msg_{session}_{start_id + i}",
+            f"req_{session}_{start_id + i}",
+            session_id=session,
+            timestamp=iso(now - 3 * 3600 + i * (3 * 3600 / responses)),
+            input_tokens=50,
+            output_tokens=800,
+            cache_creation=3000,
+            cache_read=context - 3050,
+        )
+        for i in range(responses)
+    ]
     path = projects_root() / "-home-dev-proj" / f"{session}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
@@ -57,9 +67,15 @@ def cap_for(projected: float) -> float:
 
 
 def payload(prompt: str, transcript: Path, session: str = SESSION) -> dict:
-    return {"session_id": session, "transcript_path": str(transcript), "cwd": str(transcript.parent),
-            "prompt_id": "p-1", "permission_mode": "default", "hook_event_name": "UserPromptSubmit",
-            "prompt": prompt}
+    return {
+        "session_id": session,
+        "transcript_path": str(transcript),
+        "cwd": str(transcript.parent),
+        "prompt_id": "p-1",
+        "permission_mode": "default",
+        "hook_event_name": "UserPromptSubmit",
+        "prompt": prompt,
+    }
 
 
 def say(transcript: Path, prompt: str = "add a docstring to utils.py", **env: str) -> dict | None:
@@ -70,10 +86,14 @@ def say(transcript: Path, prompt: str = "add a docstring to utils.py", **env: st
 
 def rewind_last_said(minutes: float) -> None:
     conn = sqlite3.connect(paths.ledger_path())
-    row = conn.execute("SELECT value FROM hook_state WHERE session_id=? AND guard='pacing'", (SESSION,)).fetchone()
+    row = conn.execute(
+        "SELECT value FROM hook_state WHERE session_id=? AND guard='pacing'", (SESSION,)
+    ).fetchone()
     value = json.loads(row[0])
     value["at"] -= minutes * 60
-    conn.execute("UPDATE hook_state SET value=? WHERE session_id=? AND guard='pacing'", (json.dumps(value), SESSION))
+    conn.execute(
+        "UPDATE hook_state SET value=? WHERE session_id=? AND guard='pacing'", (json.dumps(value), SESSION)
+    )
     conn.commit()
 
 
@@ -185,9 +205,19 @@ def test_a_long_ingest_holding_the_lock_does_not_stall_the_hook() -> None:
 
 
 PAYLOAD_SHAPES = [
-    "", " ", "null", "[]", "42", '"text"', "{", '{"prompt": 5}', '{"session_id": []}',
+    "",
+    " ",
+    "null",
+    "[]",
+    "42",
+    '"text"',
+    "{",
+    '{"prompt": 5}',
+    '{"session_id": []}',
     '{"transcript_path": "/nonexistent/x.jsonl", "prompt": "hi", "session_id": "s"}',
-    '{"transcript_path": 12, "prompt": null}', "\x00\xff", '{"prompt": "' + "a" * 100_000 + '"}',
+    '{"transcript_path": 12, "prompt": null}',
+    "\x00\xff",
+    '{"prompt": "' + "a" * 100_000 + '"}',
 ]
 
 
@@ -198,19 +228,30 @@ def random_payload(rng: random.Random) -> str:
     if kind == 1:
         return "".join(chr(rng.randrange(0, 0x3000)) for _ in range(rng.randrange(0, 200)))
     values = [None, True, 0, -1, 1e308, "", "x" * rng.randrange(0, 500), [], {}, {"a": [1, {"b": None}]}]
-    doc = {k: rng.choice(values) for k in ("session_id", "transcript_path", "cwd", "prompt", "hook_event_name",
-                                           "prompt_id", "permission_mode") if rng.random() < 0.7}
+    doc = {
+        k: rng.choice(values)
+        for k in (
+            "session_id",
+            "transcript_path",
+            "cwd",
+            "prompt",
+            "hook_event_name",
+            "prompt_id",
+            "permission_mode",
+        )
+        if rng.random() < 0.7
+    }
     text = json.dumps(doc)
     if kind == 3 and text:
         cut = rng.randrange(len(text))
-        text = text[:cut] + rng.choice(["", "}", "\x00", '"', "\\"]) + text[cut + 1:]
+        text = text[:cut] + rng.choice(["", "}", "\x00", '"', "\\"]) + text[cut + 1 :]
     return text
 
 
 def test_a_thousand_random_payloads_always_exit_0_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     write_week()
     rng = random.Random(1234)
-    for i in range(1000):
+    for _i in range(1000):
         text = random_payload(rng)
         monkeypatch.setattr(sys, "stdin", io.StringIO(text))
         captured = io.StringIO()
@@ -220,6 +261,6 @@ def test_a_thousand_random_payloads_always_exit_0_without_traceback(monkeypatch:
         assert "Traceback" not in out
         if out.strip():
             json.loads(out)  # anything printed is the JSON Claude Code expects
-    for i in range(25):  # and through the real script
+    for _i in range(25):  # and through the real script
         out = run_hook("user_prompt_submit.py", random_payload(rng))
         assert out.returncode == 0 and b"Traceback" not in out.stdout and b"Traceback" not in out.stderr

@@ -12,19 +12,56 @@ from tests.helpers import assistant_row, jsonl, projects_root, run_cli
 def seed_two_days() -> None:
     root = projects_root()
     rows_a = [
-        assistant_row("m1", "r1", session_id="long-sess", timestamp="2026-11-20T23:30:00.000Z",
-                      model="claude-opus-4-5-20251101", input_tokens=1000, output_tokens=200,
-                      cache_creation=4000, cache_read=200_000, cache_1h=4000),
-        assistant_row("m1", "r1", session_id="long-sess", timestamp="2026-11-20T23:30:00.000Z",
-                      model="claude-opus-4-5-20251101", input_tokens=1000, output_tokens=1,
-                      cache_creation=4000, cache_read=200_000, cache_1h=4000, block_index=1),
-        assistant_row("m2", "r2", session_id="long-sess", timestamp="2026-11-21T05:00:00.000Z",
-                      model="claude-opus-4-5-20251101", input_tokens=10, output_tokens=500,
-                      cache_creation=1000, cache_read=300_000),
+        assistant_row(
+            "m1",
+            "r1",
+            session_id="long-sess",
+            timestamp="2026-11-20T23:30:00.000Z",
+            model="claude-opus-4-5-20251101",
+            input_tokens=1000,
+            output_tokens=200,
+            cache_creation=4000,
+            cache_read=200_000,
+            cache_1h=4000,
+        ),
+        assistant_row(
+            "m1",
+            "r1",
+            session_id="long-sess",
+            timestamp="2026-11-20T23:30:00.000Z",
+            model="claude-opus-4-5-20251101",
+            input_tokens=1000,
+            output_tokens=1,
+            cache_creation=4000,
+            cache_read=200_000,
+            cache_1h=4000,
+            block_index=1,
+        ),
+        assistant_row(
+            "m2",
+            "r2",
+            session_id="long-sess",
+            timestamp="2026-11-21T05:00:00.000Z",
+            model="claude-opus-4-5-20251101",
+            input_tokens=10,
+            output_tokens=500,
+            cache_creation=1000,
+            cache_read=300_000,
+        ),
     ]
-    rows_b = [assistant_row("m3", "r3", session_id="short-sess", timestamp="2026-11-21T12:00:00.000Z",
-                            model="claude-haiku-4-5-20251001", input_tokens=50, output_tokens=20,
-                            cache_creation=0, cache_read=1000)]
+    rows_b = [
+        assistant_row(
+            "m3",
+            "r3",
+            session_id="short-sess",
+            timestamp="2026-11-21T12:00:00.000Z",
+            model="claude-haiku-4-5-20251001",
+            input_tokens=50,
+            output_tokens=20,
+            cache_creation=0,
+            cache_read=1000,
+        )
+    ]
     (root / "-home-dev-a").mkdir()
     (root / "-home-dev-a" / "long-sess.jsonl").write_text(jsonl(rows_a))
     (root / "-home-dev-b").mkdir()
@@ -44,8 +81,11 @@ def test_daily_json_days_models_and_totals_in_utc() -> None:
     assert abs(day1["cost_usd"] - (1000 * 5 + 200 * 25 + 4000 * 10 + 200_000 * 0.5) / 1e6) < 1e-9
     assert set(data["days"][1]["models"]) == {"claude-opus-4-5-20251101", "claude-haiku-4-5-20251001"}
     assert data["totals"]["output_tokens"] == 720
-    weighted = (1000 + 200 * 5 + 4000 * 1.25 + 200_000 * 0.1) + (10 + 500 * 5 + 1000 * 1.25 + 300_000 * 0.1) \
+    weighted = (
+        (1000 + 200 * 5 + 4000 * 1.25 + 200_000 * 0.1)
+        + (10 + 500 * 5 + 1000 * 1.25 + 300_000 * 0.1)
         + (50 + 20 * 5 + 1000 * 0.1) * 0.2
+    )
     assert abs(data["totals"]["weighted_units"] - weighted) < 0.01
 
 
@@ -95,8 +135,12 @@ def test_claude_dir_overrides_the_roots(tmp_path: Path) -> None:
 
 
 def test_bad_arguments_are_one_clear_line() -> None:
-    for args in (["daily", "--since", "yesterday"], ["daily", "--tz", "Mars/Olympus"],
-                 ["sessions", "--until", "2026-02-30"], ["daily", "--frobnicate"]):
+    for args in (
+        ["daily", "--since", "yesterday"],
+        ["daily", "--tz", "Mars/Olympus"],
+        ["sessions", "--until", "2026-02-30"],
+        ["daily", "--frobnicate"],
+    ):
         out = run_cli(*args)
         assert out.returncode == 2, args
         lines = out.stderr.strip().splitlines()

@@ -69,16 +69,26 @@ def test_tier_refuses_an_invalid_budget_and_leaves_it_alone() -> None:
 
 
 def session_start(**fields: object) -> dict | None:
-    payload = {"session_id": "s", "transcript_path": "/x.jsonl", "cwd": "/tmp", "hook_event_name": "SessionStart",
-               **fields}
+    payload = {
+        "session_id": "s",
+        "transcript_path": "/x.jsonl",
+        "cwd": "/tmp",
+        "hook_event_name": "SessionStart",
+        **fields,
+    }
     out = run_hook("session_start.py", payload)
     assert out.returncode == 0
     return json.loads(out.stdout) if out.stdout.strip() else None
 
 
 def test_session_start_warns_on_resuming_a_large_or_cold_context() -> None:
-    cold = session_start(source="resume", context_tokens=420_000, prompt_cache_likely_expired=True,
-                         estimated_cache_write_usd=2.63, seconds_since_last_response=7200)
+    cold = session_start(
+        source="resume",
+        context_tokens=420_000,
+        prompt_cache_likely_expired=True,
+        estimated_cache_write_usd=2.63,
+        seconds_since_last_response=7200,
+    )
     assert cold is not None
     message = cold["systemMessage"]
     assert "420k" in message and "$2.63" in message and "fresh session" in message and len(message) <= 300
@@ -90,8 +100,17 @@ def test_session_start_stays_quiet_otherwise() -> None:
     assert session_start(source="startup") is None
     assert session_start(source="resume", context_tokens=30_000, prompt_cache_likely_expired=False) is None
     assert session_start(source="resume") is None
-    assert session_start(source="resume", context_tokens=420_000, prompt_cache_likely_expired=True,
-                         ) is not None
-    out = run_hook("session_start.py", {"source": "resume", "context_tokens": 420_000,
-                                        "prompt_cache_likely_expired": True}, env={"GOVERNOR_DISABLE": "1"})
+    assert (
+        session_start(
+            source="resume",
+            context_tokens=420_000,
+            prompt_cache_likely_expired=True,
+        )
+        is not None
+    )
+    out = run_hook(
+        "session_start.py",
+        {"source": "resume", "context_tokens": 420_000, "prompt_cache_likely_expired": True},
+        env={"GOVERNOR_DISABLE": "1"},
+    )
     assert out.stdout == b""

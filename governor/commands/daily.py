@@ -12,7 +12,9 @@ from governor.refresh import add_source_args, has_any_usage, nothing_found_messa
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("daily", help="usage per day", description="Tokens, weighted units and notional USD per day.")
+    p = sub.add_parser(
+        "daily", help="usage per day", description="Tokens, weighted units and notional USD per day."
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--since", metavar="YYYY-MM-DD", help="first day to include")
     p.add_argument("--until", metavar="YYYY-MM-DD", help="last day to include")
@@ -32,7 +34,9 @@ def fields(tokens: Tokens, weighted: float, cost: float) -> dict[str, Any]:
     }
 
 
-def build(conn: Any, config: dict[str, Any], tz: Any, start: float | None, end: float | None) -> dict[str, Any]:
+def build(
+    conn: Any, config: dict[str, Any], tz: Any, start: float | None, end: float | None
+) -> dict[str, Any]:
     per_day: dict[Any, dict[str, Tokens]] = defaultdict(lambda: defaultdict(Tokens))
     cost_of: dict[Any, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     from governor import usage
@@ -75,8 +79,14 @@ def run(args: argparse.Namespace) -> int:
     conn, stats, config = refreshed(args, since=start)
     if not has_any_usage(conn) and stats.files_seen == 0:
         if args.json:
-            report.print_json({"days": [], "totals": fields(Tokens(), 0, 0), "unknown_models": [],
-                               "note": nothing_found_message(stats)})
+            report.print_json(
+                {
+                    "days": [],
+                    "totals": fields(Tokens(), 0, 0),
+                    "unknown_models": [],
+                    "note": nothing_found_message(stats),
+                }
+            )
         else:
             print(nothing_found_message(stats))
         return 0
@@ -91,19 +101,37 @@ def run(args: argparse.Namespace) -> int:
 def render(data: dict[str, Any]) -> str:
     color = report.use_color()
     headers = ["date", "input", "output", "cache write", "cache read", "weighted", "USD"]
-    rows = [[d["date"], report.fmt_tokens(d["input_tokens"]), report.fmt_tokens(d["output_tokens"]),
-             report.fmt_tokens(d["cache_creation_input_tokens"]), report.fmt_tokens(d["cache_read_input_tokens"]),
-             report.fmt_tokens(d["weighted_units"]), report.fmt_usd(d["cost_usd"])] for d in data["days"]]
+    rows = [
+        [
+            d["date"],
+            report.fmt_tokens(d["input_tokens"]),
+            report.fmt_tokens(d["output_tokens"]),
+            report.fmt_tokens(d["cache_creation_input_tokens"]),
+            report.fmt_tokens(d["cache_read_input_tokens"]),
+            report.fmt_tokens(d["weighted_units"]),
+            report.fmt_usd(d["cost_usd"]),
+        ]
+        for d in data["days"]
+    ]
     t = data["totals"]
-    rows.append([report.paint("total", "bold", color), report.fmt_tokens(t["input_tokens"]),
-                 report.fmt_tokens(t["output_tokens"]), report.fmt_tokens(t["cache_creation_input_tokens"]),
-                 report.fmt_tokens(t["cache_read_input_tokens"]), report.fmt_tokens(t["weighted_units"]),
-                 report.fmt_usd(t["cost_usd"])])
+    rows.append(
+        [
+            report.paint("total", "bold", color),
+            report.fmt_tokens(t["input_tokens"]),
+            report.fmt_tokens(t["output_tokens"]),
+            report.fmt_tokens(t["cache_creation_input_tokens"]),
+            report.fmt_tokens(t["cache_read_input_tokens"]),
+            report.fmt_tokens(t["weighted_units"]),
+            report.fmt_usd(t["cost_usd"]),
+        ]
+    )
     out = report.table(headers, rows)
     if not data["days"]:
         out = "No usage in that range.\n" + out
     if data["unknown_models"]:
-        out += ("\n" + report.paint("note:", "yellow", color) + " unknown models priced at the fallback rate and "
-                "weighted with default_multiplier: " + ", ".join(data["unknown_models"]))
+        out += (
+            "\n" + report.paint("note:", "yellow", color) + " unknown models priced at the fallback rate and "
+            "weighted with default_multiplier: " + ", ".join(data["unknown_models"])
+        )
     out += "\nUSD is notional (API list prices); on a subscription what counts is the cap fraction (governor status)."
     return out

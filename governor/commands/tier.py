@@ -13,8 +13,11 @@ TIERS = ("pro", "max5x", "max20x")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("tier", help="show or switch the plan tier (pro, max5x, max20x)",
-                       description="Switch the tier whose weekly cap pacing uses; with no NAME, show it.")
+    p = sub.add_parser(
+        "tier",
+        help="show or switch the plan tier (pro, max5x, max20x)",
+        description="Switch the tier whose weekly cap pacing uses; with no NAME, show it.",
+    )
     p.add_argument("name", nargs="?", choices=TIERS, metavar="NAME", help="pro | max5x | max20x")
     p.set_defaults(func=run)
 
@@ -53,5 +56,7 @@ def run(args: argparse.Namespace) -> int:
     old = set_tier(path, args.name)
     cfg = config.load_config()
     was = f" (was {old})" if old and old != args.name else ""
-    print(f"tier {args.name}{was}: weekly cap {cfg['caps'][args.name]:,.0f} weighted units; written to {path}")
+    print(
+        f"tier {args.name}{was}: weekly cap {cfg['caps'][args.name]:,.0f} weighted units; written to {path}"
+    )
     return 0
