@@ -35,7 +35,7 @@ def newest_transcript(corpus: str) -> str:
     )
 
 
-def bench(corpus: str, runs: int, prompt: str) -> dict:
+def bench(corpus: str, runs: int, prompt: str, python: str, hook_script: str) -> dict:
     home = tempfile.mkdtemp(prefix="gov-hook-")
     env = env_with(GOVERNOR_HOME=home, CLAUDE_CONFIG_DIR=corpus)
     env.pop("PYTHONPATH")  # the hook script finds the package itself, as installed commands do
@@ -51,12 +51,12 @@ def bench(corpus: str, runs: int, prompt: str) -> dict:
             "prompt": prompt,
         }
     ).encode()
-    cold = timed([sys.executable, HOOK], env, payload)[0]
+    cold = timed([python, hook_script], env, payload)[0]
     bare, hook = [], []
     for i in range(runs):
-        bare.append(timed(BARE, env)[0])
+        bare.append(timed([python, *BARE[1:]], env)[0])
         append_turn(corpus, 10_000 + i)
-        hook.append(timed([sys.executable, HOOK], env, payload)[0])
+        hook.append(timed([python, hook_script], env, payload)[0])
     shutil.rmtree(home, ignore_errors=True)
     return {"size_mb": corpus_size(corpus) / 1e6, "cold_s": cold, "bare_ms": median_ms(bare),
             "hook_ms": median_ms(hook)}
@@ -67,12 +67,15 @@ def main() -> None:
     parser.add_argument("corpora", nargs="+")
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--prompt", default="add a docstring to utils.py")
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter of an installed governor (a venv made with `pip install .`)")
+    parser.add_argument("--hook", default=HOOK, help="the hook script to run (default: the checkout's)")
     args = parser.parse_args()
-    print(f"machine: {machine()}\n")
+    print(f"machine: {machine()}; interpreter {args.python}; hook {args.hook}\n")
     print("| corpus | size | first prompt (cold ledger) | bare python | warm hook | ratio |")
     print("|---|---|---|---|---|---|")
     for corpus in args.corpora:
-        r = bench(corpus, args.runs, args.prompt)
+        r = bench(corpus, args.runs, args.prompt, args.python, args.hook)
         print(
             f"| {os.path.basename(corpus)} | {r['size_mb']:,.0f} MB | {r['cold_s']:.1f} s | {r['bare_ms']:.1f} ms | "
             f"{r['hook_ms']:.1f} ms | {r['hook_ms'] / r['bare_ms']:.2f}× |",

@@ -4,9 +4,8 @@ status line. Reads the ledger (official captures, local units), applies the pure
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from governor import calibrate, official, pacing, usage
 from governor.calibrate import Capture, Spent
@@ -15,8 +14,7 @@ WEEKLY = "seven_day"
 FIVE_HOUR = "five_hour"
 
 
-@dataclass
-class BudgetState:
+class BudgetState(NamedTuple):
     now: float
     window: pacing.Window
     cap_units: float

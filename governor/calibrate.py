@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from governor.report import fmt_tokens
 
@@ -20,8 +19,7 @@ WEEKLY = "seven_day"  # the only window that calibrates the weekly cap
 MARATHON_TOP = 5  # the seed's "five marathon sessions"
 
 
-@dataclass(frozen=True)
-class Capture:
+class Capture(NamedTuple):
     """One official reading: `window` is e.g. "seven_day" / "five_hour"; used_pct is 0-100."""
 
     window: str
@@ -123,8 +121,7 @@ def k_drift_warning(previous_k: float | None, new_k: float | None, threshold: fl
     )
 
 
-@dataclass(frozen=True)
-class Spent:
+class Spent(NamedTuple):
     """Where the week stands, ready to render; `fraction_per_unit` turns a units rate into a fraction rate."""
 
     units: float  # local weighted units this cycle
@@ -222,8 +219,7 @@ def sessions_that_fit(budget_units: float, session_units: Sequence[float]) -> Fi
                marathon_units=marathon, median_units=median)
 
 
-@dataclass(frozen=True)
-class Feasibility:
+class Feasibility(NamedTuple):
     to_tier: str
     target: float
     rebased: float  # this cycle's spent as a fraction of to_tier's cap

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from typing import Any, TypedDict
 
@@ -84,3 +85,15 @@ def run(event: str) -> int:
         except OSError as exc:
             log(f"hook {event}: cannot write stdout: {exc}")
     return 0
+
+
+def run_and_exit(event: str) -> None:
+    """run(), flush, then leave without interpreter teardown: the hook's work is committed and flushed,
+    and skipping finalization (module teardown, the SQLite close-time checkpoint) saves the person ~10 ms
+    per prompt. A WAL database is crash-safe, so this is no less safe than a normal exit."""
+    code = run(event)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "memory",
     "handoff",
     "router",
+    "demo",
 )
 
 

@@ -6,11 +6,9 @@ No I/O and no clock reads: every function takes `now` and plain data. Times are 
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from governor.report import fmt_tokens
 
@@ -29,8 +27,7 @@ def as_utc(value: Instant) -> datetime:
     return datetime.fromtimestamp(float(value), tz=UTC)
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """One weekly cycle [start, reset); source says where the reset came from ("official" | "config")."""
 
     start: datetime
@@ -56,7 +53,13 @@ def weekly_window(now: Instant, official_resets_at: float | None, week_cfg: Mapp
         reset += WEEK * ((now_utc - reset) // WEEK + 1)  # whole weeks so that reset - 7 d <= now < reset
         return Window(reset - WEEK, reset, "official")
     resets = week_cfg.get("resets", week_cfg)
-    zone = zoneinfo.ZoneInfo(resets.get("zone", "UTC"))
+    zone_name = str(resets.get("zone", "UTC"))
+    if zone_name.upper() == "UTC":
+        zone: tzinfo = UTC
+    else:
+        import zoneinfo  # only for a configured non-UTC reset: keeps the hook's imports light
+
+        zone = zoneinfo.ZoneInfo(zone_name)
     weekday = WEEKDAYS.index(str(resets.get("weekday", "monday")).lower())
     hh, mm = (int(p) for p in str(resets.get("time", "00:00")).split(":"))
     local_today = now_utc.astimezone(zone).date()
@@ -95,8 +98,7 @@ def project(spent_fraction: float, rate_fraction_per_hour: float, hours_left: fl
     return spent_fraction + max(0.0, rate_fraction_per_hour) * max(0.0, hours_left)
 
 
-@dataclass(frozen=True)
-class Band:
+class Band(NamedTuple):
     """A pacing band: at or above `projected_at`, advise /compact above `ceiling_tokens`.
 
     severity counts from 1 (the lowest band) up; 0 means below every band.
@@ -186,8 +188,7 @@ def is_long_session(
 # --- messages ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Advice:
+class Advice(NamedTuple):
     """The facts every pacing message is built from (fractions of the weekly cap)."""
 
     spent: float

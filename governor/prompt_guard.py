@@ -7,7 +7,6 @@ nothing when there is nothing to say.
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 import time
 from typing import Any
@@ -70,7 +69,7 @@ def pacing_result(
         and not prompt.lstrip().startswith("/")
         and pacing.clamp_decision(state.spent.fraction, cfg["hard_clamp_at"], context, state.clamp_ceiling)
     ):
-        clamp_advice = dataclasses.replace(advice, ceiling_tokens=state.clamp_ceiling)
+        clamp_advice = advice._replace(ceiling_tokens=state.clamp_ceiling)
         reason = pacing.clamp_reason(
             clamp_advice, config["weights"]["cache_read"], state.spent.fraction_per_unit
         )

@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 BLOCK = 16 * 1024 * 1024  # bounded memory on multi-GB files
 
 
-@dataclass(frozen=True)
-class Cursor:
+class Cursor(NamedTuple):
     dev: int
     ino: int
     offset: int

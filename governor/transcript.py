@@ -6,7 +6,6 @@ is `message.id`, else `requestId`, else a hash of (sessionId, timestamp, usage).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from datetime import datetime
@@ -86,6 +85,8 @@ def record_from_row(row: Any, project: str) -> UsageRecord | None:
     elif row.get("requestId"):
         key = "r:" + str(row["requestId"])
     else:
+        import hashlib  # rare rows without ids only
+
         basis = json.dumps([session, row.get("timestamp"), counts], separators=(",", ":"))
         key = "h:" + hashlib.sha1(basis.encode()).hexdigest()
     return UsageRecord(
@@ -135,6 +136,14 @@ def project_of(path: str, root: str) -> str:
 def last_context_tokens(path: str, tail_bytes: int = 1 << 20) -> int | None:
     """Context size of the session's last response (input + cache creation + cache read), read from the
     end of the transcript; None when the file has no usage row in its last `tail_bytes`."""
+    for size in (64 * 1024, tail_bytes):  # the last response is nearly always in the last 64 KB
+        found = _last_context(path, size)
+        if found is not None:
+            return found
+    return None
+
+
+def _last_context(path: str, tail_bytes: int) -> int | None:
     try:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
