@@ -47,6 +47,12 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = base / "env"
     made = run(sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env))
     assert made.returncode == 0, made.stderr
+    # When the tests themselves run in a venv (CI), its packages are not the base interpreter's
+    # "system" ones: point the new venv at the running interpreter's site-packages too.
+    import site
+
+    target = next((env / "lib").glob("python3*/site-packages"))
+    (target / "_running_interpreter.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     pip = run(sys.executable, "-m", "pip", "--python", str(env / "bin" / "python"), "install", "--no-deps",
               "--no-build-isolation", "--no-index", "--quiet", str(src))
     assert pip.returncode == 0, pip.stderr
