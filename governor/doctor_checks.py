@@ -150,6 +150,7 @@ def probe(w: Wired) -> Check:
         return Check(name, "fail", f"{missing[0]} does not exist (venv moved or removed? "
                                    "run `governor install` again)")
     env = {k: v for k, v in os.environ.items() if k != "GOVERNOR_DISABLE"}
+    env["NO_COLOR"] = "1"  # the probe's output is quoted in doctor's line
     with tempfile.TemporaryDirectory(prefix="governor-doctor-") as scratch:
         payload = json.dumps(_sample(w.event, scratch))
         offset, start = _log_size(), time.perf_counter()
