@@ -13,12 +13,24 @@ import tempfile
 from collections.abc import Callable, Iterator
 
 
+def lock_path(path: str) -> str:
+    """Where the lock for `path` lives: governor's state dir, so no stray `.lock` files land beside the
+    user's files (Claude's memory folder, a repo's .claude/)."""
+    import hashlib
+
+    from governor import paths
+
+    digest = hashlib.sha1(os.path.realpath(path).encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    directory = paths.ensure_private_dir(os.path.join(paths.state_dir(), "locks"))
+    return os.path.join(directory, f"{os.path.basename(path)[:40]}.{digest}.lock")
+
+
 @contextlib.contextmanager
 def file_lock(path: str, timeout: float = 10.0) -> Iterator[None]:
-    """An inter-process lock on `path` via a sibling `.lock` file (filelock)."""
+    """An inter-process lock on `path` (filelock), kept in the state dir."""
     from filelock import FileLock
 
-    with FileLock(path + ".lock", timeout=timeout):
+    with FileLock(lock_path(path), timeout=timeout):
         yield
 
 

@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
-"""governor's PostToolUse hook: memory-index line cap. Fails open."""
-
+"""governor's PostToolUse hook: memory-index line cap. Fails open; costs ~nothing for other files."""
 import os
 import sys
 
@@ -9,6 +8,17 @@ if os.environ.get("GOVERNOR_DISABLE", "") not in ("", "0"):  # kill switch: befo
 _root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.exists(os.path.join(_root, "governor", "__init__.py")):  # a checkout without install
     sys.path.insert(0, _root)
+data = sys.stdin.buffer.read()
+try:  # "certainly not a memory file", decided from the raw bytes with os alone (no json, no re)
+    from governor.memory_paths import quick_skip
+
+    if quick_skip(data):
+        os._exit(0)
+except Exception:  # noqa: BLE001 - any doubt goes to the full, fail-open hook
+    pass
+import io  # noqa: E402
+
+sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
 from governor.hook import run_and_exit  # noqa: E402
 
 run_and_exit("PostToolUse")

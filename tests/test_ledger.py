@@ -434,3 +434,30 @@ def time_iso(ts: float) -> str:
     import datetime as _dt
 
     return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def test_a_process_killed_mid_ingest_leaves_a_consistent_ledger(tmp_path: Path) -> None:
+    import signal
+    import time as _time
+
+    root = projects(str(tmp_path))
+    all_rows = []
+    for i in range(30):  # enough work that the kill lands inside the ingest's transaction
+        rows = response_rows(150, session=f"k{i}", seed=i)
+        all_rows += rows
+        (root / f"-p{i}").mkdir()
+        (root / f"-p{i}" / f"k{i}.jsonl").write_text(jsonl(rows))
+    ledger_file = str(tmp_path / "ledger.sqlite3")
+    db.connect(ledger_file).close()
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    victim = subprocess.Popen([sys.executable, "-c", UPDATER, ledger_file, str(root), "1"], env=env)
+    _time.sleep(0.6)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    conn = db.connect(ledger_file)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    partial = totals(conn)["responses"]
+    # all or nothing: either the whole ingest committed or none of it
+    assert partial in (0, expected(all_rows)["responses"])
+    ledger.ingest(conn, [str(root)], parallel=False)
+    assert totals(conn) == expected(all_rows)
