@@ -93,6 +93,24 @@ def discover(roots: Iterable[str]) -> list[tuple[str, str, os.stat_result]]:
     return found
 
 
+def session_files(transcript_path: str) -> list[tuple[str, str, os.stat_result]]:
+    """(path, project, stat) of one session: its transcript and its subagent transcripts."""
+    found = []
+    project = os.path.basename(os.path.dirname(transcript_path))
+    try:
+        found.append((transcript_path, project, os.stat(transcript_path)))
+    except OSError:
+        return []
+    sub = os.path.join(transcript_path[: -len(".jsonl")], "subagents")
+    if os.path.isdir(sub):
+        for dirpath, _dirs, files in os.walk(sub):
+            for name in files:
+                if name.startswith("agent-") and name.endswith(".jsonl"):
+                    path = os.path.join(dirpath, name)
+                    found.append((path, project, os.stat(path)))
+    return found
+
+
 def _parse_file(job: tuple[str, str, int]) -> tuple[str, list[UsageRecord], int, int]:
     """Parse one file from `start`: (path, records, offset after the last complete line, bad lines)."""
     path, project, start = job
@@ -135,11 +153,13 @@ def ingest(
     since: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     parallel: bool = True,
+    only: list[tuple[str, str, os.stat_result]] | None = None,
 ) -> IngestStats:
     """Read what was appended since the last ingest. Files untouched since `since` (epoch s) and never
-    read before are skipped. One transaction: a killed process leaves the ledger as it was."""
+    read before are skipped; `only` limits the ingest to those files (see session_files). One
+    transaction: a killed process leaves the ledger as it was."""
     stats = IngestStats(list(roots))
-    found = discover(roots)
+    found = discover(roots) if only is None else only
     stats.files_seen = len(found)
     now = time.time()
     with db.transaction(conn):
@@ -171,6 +191,8 @@ def ingest(
                 done_bytes += st.st_size
                 progress(min(done_bytes, total_bytes), total_bytes)
         db.set_meta(conn, "claude_last_ingest", f"{now:.3f}")
+        if only is None:
+            db.set_meta(conn, "claude_last_full_scan", f"{now:.3f}")
     return stats
 
 

@@ -18,13 +18,21 @@ from governor.log import log
 
 GUARD = "pacing"
 INGEST_BUSY_MS = 300  # wait this long for another writer, then go on with the ledger as it is
+FULL_SCAN_SECONDS = 60  # other sessions' transcripts are re-scanned at most this often from a hook
 
 
-def refresh_ledger(conn: sqlite3.Connection, config: dict[str, Any], now: float) -> None:
+def refresh_ledger(conn: sqlite3.Connection, config: dict[str, Any], now: float,
+                   transcript_path: str | None = None) -> None:
+    """Bring the ledger up to date: this session's files on every prompt (cost independent of the
+    corpus), every transcript at most once a minute (other sessions, other projects)."""
     try:
         official.import_claude_json(conn, now, float(config["calibration"]["claude_json_max_age_minutes"]))
         since = budget_state.cycle_start_for(config, conn, now)
-        ledger.ingest(conn, paths.transcript_roots(), since=since, parallel=False)
+        last_full = float(db.get_meta(conn, "claude_last_full_scan") or 0)
+        only = None
+        if transcript_path and 0 <= now - last_full < FULL_SCAN_SECONDS:
+            only = ledger.session_files(transcript_path)
+        ledger.ingest(conn, paths.transcript_roots(), since=since, parallel=False, only=only)
     except sqlite3.OperationalError as exc:  # locked by a long ingest elsewhere: use what is there
         log(f"UserPromptSubmit: ledger update skipped: {exc}")
 
@@ -112,7 +120,8 @@ def handle(payload: dict[str, Any]) -> HookResult | None:
     now = time.time()
     conn = db.connect(busy_ms=INGEST_BUSY_MS)  # WAL readers never wait; writers give up quickly
     try:
-        refresh_ledger(conn, config, now)
+        path = payload.get("transcript_path")
+        refresh_ledger(conn, config, now, path if isinstance(path, str) and path.endswith(".jsonl") else None)
         state = budget_state.compute(conn, config, now)
         results: list[HookResult | None] = []
         if pacing_on:

@@ -264,3 +264,18 @@ def test_a_thousand_random_payloads_always_exit_0_without_traceback(monkeypatch:
     for _i in range(25):  # and through the real script
         out = run_hook("user_prompt_submit.py", random_payload(rng))
         assert out.returncode == 0 and b"Traceback" not in out.stdout and b"Traceback" not in out.stderr
+
+
+def test_other_sessions_are_picked_up_within_the_full_scan_interval() -> None:
+    transcript = write_week(responses=10)
+    write_budget(caps={"max20x": cap_for(0.5)})  # builds the ledger (a full scan)
+    say(transcript)  # this session only: the full scan is fresh
+    other = write_week(responses=200, session="other-session")  # a heavy session elsewhere
+    conn = db.connect()
+    before = conn.execute("SELECT COUNT(*) FROM usage WHERE session_id='other-session'").fetchone()[0]
+    say(transcript)
+    assert conn.execute("SELECT COUNT(*) FROM usage WHERE session_id='other-session'").fetchone()[0] == before
+    conn.execute("UPDATE meta SET value='0' WHERE key='claude_last_full_scan'")  # a minute later
+    say(transcript)
+    assert conn.execute("SELECT COUNT(*) FROM usage WHERE session_id='other-session'").fetchone()[0] == 200
+    assert other.exists()
