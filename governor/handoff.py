@@ -151,8 +151,9 @@ def latest_brief(directory: str | None = None) -> str | None:
 
 
 def handoff_command(brief: str, cwd: str, codex_cmd: str = "codex", sandbox: str = "workspace-write") -> str:
-    """`codex exec --sandbox S -C CWD - < BRIEF`, every part shell-quoted (codex_cmd is one program)."""
-    parts = [codex_cmd, "exec", "--sandbox", sandbox, "-C", os.path.abspath(cwd), "-"]
+    """`codex exec --sandbox S --skip-git-repo-check -C CWD - < BRIEF`, every part shell-quoted (codex_cmd is
+    one program). Without --skip-git-repo-check Codex refuses to run outside a trusted git repo."""
+    parts = [codex_cmd, "exec", "--sandbox", sandbox, "--skip-git-repo-check", "-C", os.path.abspath(cwd), "-"]
     return " ".join(shlex.quote(p) for p in parts) + " < " + shlex.quote(os.path.abspath(brief))
 
 
@@ -161,7 +162,7 @@ def hook_result(brief: str, command: str, reason: str) -> HookResult:
 
     When the command is too long to show (deep paths), the person gets `governor handoff --last --run`.
     """
-    person = f"governor: bounded implementation work; Codex has room. Hand it off: {command}"
+    person = f"governor: bounded implementation work, Codex has room: {command}"
     if len(person) > PERSON_MAX:
         name = os.path.basename(brief)[:120]
         person = (f"governor: bounded implementation work; Codex has room. Brief {name}"

@@ -4,7 +4,7 @@ Marker: every command governor writes ends with the shell comment ``# governor``
 depend on where the interpreter or the scripts live, so after a venv move (stale paths) `install`
 still finds and replaces its entries instead of adding a second copy, and `uninstall` still removes
 them. Commands without the marker that run ``governor/_hooks/<script>.py`` or
-``-m governor statusline`` are recognised too (hand-written entries).
+``-m governor statusline`` or ``_hooks/statusline.py`` are recognised too (hand-written entries).
 
 Install removes every governor handler, then puts one canonical matcher group per event back where
 the first one was (appended when new). The "install record" (one small dict per settings file, kept
@@ -34,7 +34,7 @@ CODEX_HOOKS = (("UserPromptSubmit", None, "codex_user_prompt_submit.py"),)
 
 _MARKED = re.compile(r"#\s*governor\s*$")
 _UNMARKED = re.compile(
-    r"governor[/\\]_hooks[/\\](user_prompt_submit|post_tool_use|session_start|codex_user_prompt_submit)\.py"
+    r"governor[/\\]_hooks[/\\](user_prompt_submit|post_tool_use|session_start|codex_user_prompt_submit|statusline)\.py"
     r"|-m\s+governor\s+statusline\b"
 )
 
@@ -62,8 +62,10 @@ def hook_command(python: str, script: str) -> str:
     return f"{shlex.quote(python)} {shlex.quote(script)} {MARKER}"
 
 
-def statusline_command(python: str) -> str:
-    return f"{shlex.quote(python)} -m governor statusline {MARKER}"
+def statusline_command(python: str, hooks_dir: str) -> str:
+    """A script, not `-m governor`: works from a checkout, and a project's own `governor/` in the
+    working directory cannot shadow the package."""
+    return hook_command(python, os.path.join(hooks_dir, "statusline.py"))
 
 
 def _group(event: str, matcher: str | None, command: str) -> dict[str, Any]:
@@ -77,7 +79,7 @@ def _groups(python: str, hooks_dir: str, table: tuple[tuple[str, str | None, str
 
 
 def claude_wiring(python: str, hooks_dir: str) -> Wiring:
-    return Wiring(_groups(python, hooks_dir, CLAUDE_HOOKS), statusline_command(python))
+    return Wiring(_groups(python, hooks_dir, CLAUDE_HOOKS), statusline_command(python, hooks_dir))
 
 
 def codex_wiring(python: str, hooks_dir: str) -> Wiring:

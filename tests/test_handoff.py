@@ -74,7 +74,7 @@ def _shell_roundtrip(root: Path, prompt: str, dir_name: str) -> None:
     assert proc.returncode == 0, proc.stderr
     assert (root / "out" / "stdin.bin").read_bytes() == Path(brief).read_bytes()
     argv = json.loads((root / "out" / "argv.json").read_text())
-    assert argv == ["exec", "--sandbox", "workspace-write", "-C", str(cwd), "-"]
+    assert argv == ["exec", "--sandbox", "workspace-write", "--skip-git-repo-check", "-C", str(cwd), "-"]
     assert prompt in Path(brief).read_text()
 
 
@@ -127,8 +127,11 @@ def test_brief_carries_git_state_and_survives_fences(tmp_path: Path) -> None:
 
 
 def test_hook_result_is_short_and_has_the_command(tmp_path: Path) -> None:
-    brief = handoff.write_brief("migrate the db module", str(tmp_path), "s", directory=str(tmp_path / "h"))
-    cmd = handoff.handoff_command(brief, str(tmp_path))
+    import tempfile
+
+    short = Path(tempfile.mkdtemp(prefix="gh", dir="/tmp"))  # paths of everyday length (pytest's are long)
+    brief = handoff.write_brief("migrate the db module", str(short), "s", directory=str(short / "h"))
+    cmd = handoff.handoff_command(brief, str(short))
     result = handoff.hook_result(brief, cmd, "claude over pace")
     assert cmd in result["system_message"] and len(result["system_message"]) <= 300
     assert len(result["additional_context"]) <= 600 and "offer" in result["additional_context"]

@@ -52,7 +52,7 @@ def test_install_keeps_everything_else_and_chains_the_status_line(tmp_path: Path
     assert doc["permissions"] == THEIRS["permissions"] and doc["env"] == THEIRS["env"]
     assert doc["hooks"]["PostToolUse"][0] == THEIRS["hooks"]["PostToolUse"][0]
     assert [h["timeout"] for _e, _g, h in gs.governor_handlers(doc)] == [10, 10, 10]
-    assert doc["statusLine"]["command"] == f"{sys.executable} -m governor statusline # governor"
+    assert doc["statusLine"]["command"] == f"{sys.executable} {REPO_ROOT / 'hooks' / 'statusline.py'} # governor"
     budget = json.loads((state() / "budget.json").read_text())
     assert budget["statusline"]["chain"] == "~/.claude/statusline.sh"
     backups = list((state() / "backups").iterdir())

@@ -85,7 +85,8 @@ def test_fresh_venv_install_wires_commands_that_run(venv: Path, tmp_path: Path) 
         assert proc.returncode == 0 and "decoy" not in proc.stderr, (event, proc.stderr)
         assert not proc.stdout.strip() or json.loads(proc.stdout)
     status = doc["statusLine"]["command"]
-    assert status == f"{venv / 'bin' / 'python'} -m governor statusline # governor"
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    assert status == f"{venv / 'bin' / 'python'} {site / 'governor' / '_hooks' / 'statusline.py'} # governor"
     if (site / "governor" / "commands" / "statusline.py").exists():
         proc = run("sh", "-c", status, input=json.dumps({"session_id": "venv-test", "cwd": str(tmp_path)}),
                    env=env, cwd=str(tmp_path))

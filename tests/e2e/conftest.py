@@ -8,6 +8,10 @@ openai_mock     OpenAIMock, same
 claude          ClaudeRunner(claude_bin, workspace, anthropic_mock): .run(prompt, settings=..., gateway=...)
 codex           CodexRunner(codex_bin, workspace, openai_mock): .run(prompt)
 
+governor_cli.py (no fixture): governor's own CLI in a Workspace: install_governor, write_budget,
+seed_heavy_week, governor_json("status", "--json"), run_hook; GOVERNOR_ENV lets the installed statusLine
+(`python -m governor statusline`) import governor from this checkout. Scenarios: test_governor_e2e.py.
+
 A scenario in a few lines (see test_claude_cli.py for more):
 
     def test_x(claude: ClaudeRunner, workspace: Workspace) -> None:
