@@ -61,7 +61,7 @@ class IngestStats:
     def __init__(self, roots: list[str]) -> None:
         self.roots = roots
         self.files_seen = self.files_read = self.bytes_read = self.records = self.bad_lines = 0
-        self.skipped_old = 0
+        self.skipped_old = self.unfinished = 0  # unfinished: files left for the next call (budget_s)
 
     def __repr__(self) -> str:
         return f"IngestStats({self.__dict__})"
@@ -154,46 +154,64 @@ def ingest(
     progress: Callable[[int, int], None] | None = None,
     parallel: bool = True,
     only: list[tuple[str, str, os.stat_result]] | None = None,
+    budget_s: float | None = None,
 ) -> IngestStats:
     """Read what was appended since the last ingest. Files untouched since `since` (epoch s) and never
-    read before are skipped; `only` limits the ingest to those files (see session_files). One
-    transaction: a killed process leaves the ledger as it was."""
+    read before are skipped; `only` limits the ingest to those files (see session_files). Each file's
+    rows and cursor commit together, so a killed process leaves the ledger consistent and keeps the
+    files it finished; with `budget_s` (a hook) it stops after that long and the next call goes on."""
     stats = IngestStats(list(roots))
     found = discover(roots) if only is None else only
     stats.files_seen = len(found)
     now = time.time()
+    deadline = None if budget_s is None else time.monotonic() + budget_s
+    cursors = tail.load_cursors(conn, KIND)
+    jobs: list[tuple[str, str, int]] = []
+    stat_of: dict[str, os.stat_result] = {}
+    for path, project, st in found:
+        cursor = cursors.get(path)
+        if cursor is None and since is not None and st.st_mtime < since:
+            stats.skipped_old += 1
+            continue
+        start = tail.start_offset(st, cursor)
+        if start is None:
+            continue
+        jobs.append((path, project, start))
+        stat_of[path] = st
+        stats.bytes_read += st.st_size - start
+    total_bytes, done_bytes = stats.bytes_read, 0
+    results = _parse_all(jobs, parallel and total_bytes >= PARALLEL_MIN_BYTES)
+    for path, records, offset, bad in results:
+        st = stat_of[path]
+        with db.transaction(conn):
+            # Upserts are idempotent, so a concurrent updater that read the same bytes changes nothing;
+            # the cursor is re-read inside the write lock so it never moves backwards.
+            current = tail.load_cursor(conn, path)
+            if not (current and (current.dev, current.ino) == (st.st_dev, st.st_ino) and current.offset > offset):
+                conn.executemany(UPSERT, _collapse(records))
+                tail.save_cursor(conn, path, KIND, tail.Cursor(st.st_dev, st.st_ino, offset, st.st_size,
+                                                               st.st_mtime_ns), bad, now)
+                stats.records += len(records)
+                stats.bad_lines += bad
+        stats.files_read += 1
+        done_bytes += st.st_size
+        if progress:
+            progress(min(done_bytes, total_bytes), total_bytes)
+        if deadline is not None and time.monotonic() > deadline and stats.files_read < len(jobs):
+            stats.unfinished = len(jobs) - stats.files_read
+            _close(results)
+            break
     with db.transaction(conn):
-        cursors = tail.load_cursors(conn, KIND)  # re-read inside the write lock
-        jobs: list[tuple[str, str, int]] = []
-        stat_of: dict[str, os.stat_result] = {}
-        for path, project, st in found:
-            cursor = cursors.get(path)
-            if cursor is None and since is not None and st.st_mtime < since:
-                stats.skipped_old += 1
-                continue
-            start = tail.start_offset(st, cursor)
-            if start is None:
-                continue
-            jobs.append((path, project, start))
-            stat_of[path] = st
-            stats.bytes_read += st.st_size - start
-        total_bytes = stats.bytes_read
-        done_bytes = 0
-        for path, records, offset, bad in _parse_all(jobs, parallel and total_bytes >= PARALLEL_MIN_BYTES):
-            st = stat_of[path]
-            conn.executemany(UPSERT, _collapse(records))
-            new = tail.Cursor(st.st_dev, st.st_ino, offset, st.st_size, st.st_mtime_ns)
-            tail.save_cursor(conn, path, KIND, new, bad, now)
-            stats.files_read += 1
-            stats.records += len(records)
-            stats.bad_lines += bad
-            if progress:
-                done_bytes += st.st_size
-                progress(min(done_bytes, total_bytes), total_bytes)
         db.set_meta(conn, "claude_last_ingest", f"{now:.3f}")
-        if only is None:
+        if only is None and not stats.unfinished:
             db.set_meta(conn, "claude_last_full_scan", f"{now:.3f}")
     return stats
+
+
+def _close(results: Iterable[object]) -> None:
+    close = getattr(results, "close", None)
+    if close:
+        close()
 
 
 def _parse_all(

@@ -6,12 +6,11 @@ on a subscription the marginal cost is ~0, so the cap fraction is what matters.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 Config = dict[str, Any]
 
-_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+_REGEX_CACHE: dict[str, Any] = {}  # pattern -> compiled regex (re is imported on first use)
 
 
 class Tokens:
@@ -47,9 +46,11 @@ class Tokens:
         return self.input + self.output + self.cache_creation + self.cache_read
 
 
-def _pattern(text: str) -> re.Pattern[str]:
+def _pattern(text: str) -> Any:
     compiled = _REGEX_CACHE.get(text)
     if compiled is None:
+        import re
+
         compiled = _REGEX_CACHE[text] = re.compile(text, re.IGNORECASE)
     return compiled
 

@@ -19,6 +19,7 @@ from governor.log import log
 GUARD = "pacing"
 INGEST_BUSY_MS = 300  # wait this long for another writer, then go on with the ledger as it is
 FULL_SCAN_SECONDS = 60  # other sessions' transcripts are re-scanned at most this often from a hook
+INGEST_BUDGET_S = 2.0  # a first scan of a big corpus is spread over prompts instead of stalling one
 
 
 def refresh_ledger(conn: sqlite3.Connection, config: dict[str, Any], now: float,
@@ -32,7 +33,10 @@ def refresh_ledger(conn: sqlite3.Connection, config: dict[str, Any], now: float,
         only = None
         if transcript_path and 0 <= now - last_full < FULL_SCAN_SECONDS:
             only = ledger.session_files(transcript_path)
-        ledger.ingest(conn, paths.transcript_roots(), since=since, parallel=False, only=only)
+        stats = ledger.ingest(conn, paths.transcript_roots(), since=since, parallel=False, only=only,
+                              budget_s=INGEST_BUDGET_S)
+        if stats.unfinished:
+            log(f"UserPromptSubmit: ledger warming up, {stats.unfinished} transcript(s) left for the next prompts")
     except sqlite3.OperationalError as exc:  # locked by a long ingest elsewhere: use what is there
         log(f"UserPromptSubmit: ledger update skipped: {exc}")
 

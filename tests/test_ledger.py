@@ -461,3 +461,22 @@ def test_a_process_killed_mid_ingest_leaves_a_consistent_ledger(tmp_path: Path) 
     assert partial in (0, expected(all_rows)["responses"])
     ledger.ingest(conn, [str(root)], parallel=False)
     assert totals(conn) == expected(all_rows)
+
+
+def test_a_time_budget_spreads_a_first_scan_over_calls_without_losing_anything(tmp_path: Path) -> None:
+    root = projects(str(tmp_path))
+    all_rows = []
+    for i in range(5):
+        rows = response_rows(10, session=f"b{i}", seed=i)
+        all_rows += rows
+        (root / f"-p{i}").mkdir()
+        (root / f"-p{i}" / f"b{i}.jsonl").write_text(jsonl(rows))
+    conn = fresh_ledger(str(tmp_path))
+    first = ledger.ingest(conn, [str(root)], parallel=False, budget_s=0)
+    assert first.files_read == 1 and first.unfinished == 4  # a hook with no time left stops after one file
+    assert db.get_meta(conn, "claude_last_full_scan") is None  # not a complete scan yet
+    calls = 1
+    while ledger.ingest(conn, [str(root)], parallel=False, budget_s=0).unfinished:
+        calls += 1
+    assert calls == 4
+    assert totals(conn) == expected(all_rows)

@@ -58,6 +58,30 @@ def report(out: Outcome, label: str, dry_run: bool) -> None:
         print(f"  {note}")
 
 
+def build_ledger() -> None:
+    """The first scan of this week's transcripts, here (with a progress bar) rather than inside the
+    first prompt's hook. Never fails the install: the hooks warm the ledger up by themselves too."""
+    import sqlite3
+    import time
+
+    from governor import budget_state, config, db, ledger, paths
+    from governor.refresh import ProgressBar
+
+    started = time.monotonic()
+    bar = ProgressBar()
+    try:
+        conn = db.connect()
+        since = budget_state.cycle_start_for(config.load_config(), conn, time.time())
+        stats = ledger.ingest(conn, paths.transcript_roots(), since=since, progress=bar)
+    except (OSError, sqlite3.Error, config.ConfigError) as exc:
+        print(f"Ledger: not built now ({exc}); the hooks will build it as you work.")
+        return
+    finally:
+        bar.close()
+    print(f"Ledger: read {stats.files_read} transcript(s) of this week, {stats.records:,} responses "
+          f"({time.monotonic() - started:.1f} s).")
+
+
 def run(args: argparse.Namespace) -> int:
     from governor import installer
     from governor.main import CliError
@@ -77,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         print("# dry run: nothing was written")
         return 0
     print(f"Hooks run {installer.python()} on the scripts in {installer.hooks_dir()}.")
+    build_ledger()
     if args.codex and outcomes[-1][0].changed:
         print(CODEX_TRUST)
     undo = f"--settings {path}" if args.settings else f"--scope {args.scope}"

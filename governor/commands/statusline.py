@@ -1,0 +1,192 @@
+"""`governor statusline`: Claude Code's statusLine command.
+
+Reads the status-line JSON on stdin, records the official `rate_limits` (and a fresh
+`cachedUsageUtilization` from .claude.json) as captures, brings this session's transcripts into the
+ledger (appended bytes only, bounded), and prints one line. A configured `statusline.chain` command
+runs concurrently with the same stdin; its lines come first. Fail-open like the hooks: on any error
+the chained output (or nothing) is printed, one line goes to governor.log, and the exit code is 0.
+
+Hot path: main.py calls run_fast() before building the argparse tree; only light modules load here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import time
+from typing import Any
+
+from governor.log import log
+from governor.paths import kill_switch_on
+
+BUSY_MS = 250  # wait this long for another writer (a long ingest), then render from the ledger as it is
+MAX_INGEST_BYTES = 8 * 1024 * 1024  # more unread transcript than this is left to the hooks and the CLI
+CODEX_FRESH_S = 6 * 3600  # an older Codex reading is not shown
+HELP = """usage: governor statusline
+
+Claude Code's statusLine command: reads the status-line JSON on stdin, records the official
+rate_limits, prints one line (week spent with provenance, projection at reset, 5 h window,
+context vs the pacing ceiling, Codex weekly). budget.json `statusline.chain` runs your previous
+status-line command too. Never fails: errors go to governor.log.
+"""
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("statusline", help="one-line status for Claude Code's statusLine (JSON on stdin)",
+                       description="Claude Code's statusLine command: captures official usage, "
+                                   "prints one line.")
+    p.set_defaults(func=lambda _args: run_fast([]))
+
+
+def run_fast(argv: list[str]) -> int:
+    """Entry point (hot path). Always returns 0."""
+    if any(a in ("-h", "--help") for a in argv):
+        sys.stdout.write(HELP)
+        return 0
+    lines: list[str] = []
+    chain = None
+    try:
+        data = b"" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer.read()
+        config, chain_cfg = load()
+        if isinstance(chain_cfg.get("chain"), str) and chain_cfg["chain"].strip():
+            from governor.chain import Chain
+
+            timeout_ms = chain_cfg.get("chain_timeout_ms")
+            timeout_ms = timeout_ms if isinstance(timeout_ms, int) and 50 <= timeout_ms <= 30_000 else 2000
+            chain = Chain(chain_cfg["chain"], data, timeout_ms / 1000)
+        if config is not None and not kill_switch_on():
+            lines.append(governor_line(data, config, time.time()))
+    except BaseException as exc:  # noqa: BLE001 - fail open on anything
+        if not isinstance(exc, SystemExit) or exc.code not in (0, None):
+            log(f"statusline failed open: {type(exc).__name__}: {exc}")
+    if chain is not None:
+        lines[:0] = chain.result()
+    _write(lines)
+    return 0
+
+
+def load() -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(validated config, its statusline section). With an invalid budget.json the config is None (logged)
+    but the chain is still taken from the raw file: the person's previous status line keeps showing."""
+    from governor.config import ConfigError, load_config, read_raw
+
+    try:
+        config = load_config()
+        return config, config["statusline"]
+    except ConfigError as exc:
+        log(f"statusline: governor's line skipped: {' '.join(str(exc).splitlines())}")
+    from governor.paths import budget_path
+
+    try:
+        section = read_raw(budget_path()).get("statusline")
+    except (ConfigError, AttributeError):
+        return None, {}
+    return None, section if isinstance(section, dict) else {}
+
+
+def _write(lines: list[str]) -> None:
+    if not lines:
+        return
+    try:
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+    except OSError as exc:
+        log(f"statusline: cannot write stdout: {exc}")
+
+
+def parse_payload(data: bytes) -> dict[str, Any]:
+    if not data.strip():
+        return {}  # run by hand in a terminal: show the line without new captures
+    payload = json.loads(data)
+    if not isinstance(payload, dict):
+        raise ValueError("status-line payload is not a JSON object")
+    return payload
+
+
+def governor_line(data: bytes, config: dict[str, Any], now: float) -> str:
+    from governor import budget_state, db, statusline
+
+    payload = parse_payload(data)
+    conn = db.connect(busy_ms=BUSY_MS)  # WAL readers never wait; the writes give up quickly
+    try:
+        update_ledger(conn, payload, config, now)
+        state = budget_state.compute(conn, config, now)
+        codex_pct = codex_weekly(conn, config, now)
+    finally:
+        conn.close()
+    return statusline.render(
+        state.spent.fraction, state.spent.source, state.projected, config["pacing"]["bands"],
+        five_hour_pct=state.five_hour.used_pct if state.five_hour else None,
+        context=statusline.context_tokens(payload), ceiling=state.ceiling_tokens,
+        codex_weekly_pct=codex_pct, color=not os.environ.get("NO_COLOR"),
+    )
+
+
+def update_ledger(conn: sqlite3.Connection, payload: dict[str, Any], config: dict[str, Any],
+                  now: float) -> None:
+    """Captures (status line, .claude.json) in one transaction, then this session's new transcript bytes;
+    skipped (logged) when another process holds the write lock longer than BUSY_MS."""
+    from governor import db, official
+
+    session = payload.get("session_id")
+    session = session if isinstance(session, str) and session else None
+    try:
+        with db.transaction(conn):
+            official.record_rate_limits(conn, payload.get("rate_limits"), now, session)
+            max_age = float(config["calibration"]["claude_json_max_age_minutes"])
+            official.import_claude_json(conn, now, max_age)
+        ingest_session(conn, payload.get("transcript_path"))
+    except sqlite3.OperationalError as exc:
+        log(f"statusline: ledger update skipped: {exc}")
+
+
+def _ledger_path(transcript_path: Any) -> str | None:
+    """The transcript's path as the ledger's discovery names it, when it is a session file directly under
+    a project of one of the transcript roots; None otherwise (a path spelt differently would get a
+    second cursor, a file elsewhere is not ours to read)."""
+    from governor import paths
+
+    if not isinstance(transcript_path, str) or not transcript_path.endswith(".jsonl"):
+        return None
+    full = os.path.abspath(os.path.expanduser(transcript_path))
+    project_dir, name = os.path.split(full)
+    root, project = os.path.split(project_dir)
+    for candidate in paths.transcript_roots():
+        if os.path.abspath(candidate) == root:
+            return os.path.join(candidate, project, name)
+    return None
+
+
+def ingest_session(conn: sqlite3.Connection, transcript_path: Any) -> None:
+    """This session's transcript and subagent files, appended bytes only (ledger.ingest `only=`), so the
+    cost is independent of the corpus; other sessions are left to the hooks and the CLI. Bounded: a
+    backlog over MAX_INGEST_BYTES (a long session never ingested) is left to them too."""
+    path = _ledger_path(transcript_path)
+    if path is None or not os.path.exists(path):
+        return
+    from governor import ledger, paths, tail
+
+    files = ledger.session_files(path)
+    pending = 0
+    for file_path, _project, st in files:
+        start = tail.start_offset(st, tail.load_cursor(conn, file_path))
+        pending += 0 if start is None else st.st_size - start
+    if 0 < pending <= MAX_INGEST_BYTES:
+        ledger.ingest(conn, paths.transcript_roots(), parallel=False, only=files)
+
+
+def codex_weekly(conn: sqlite3.Connection, config: dict[str, Any], now: float) -> float | None:
+    """Codex's account-wide weekly % when the lane is on, shown, and read within CODEX_FRESH_S."""
+    if not (config["lanes"]["codex"]["enabled"] and config["statusline"]["show_codex"]):
+        return None
+    if not conn.execute("SELECT 1 FROM codex_limits WHERE limit_id='codex' AND window='weekly'").fetchone():
+        return None
+    from governor import codex_ingest
+
+    lane = codex_ingest.codex_lane(conn, now)
+    weekly = next((e["windows"].get("weekly") for e in lane["limits"] if e["limit_id"] == "codex"), None)
+    if not weekly or weekly["used_pct"] is None or weekly["age_s"] > CODEX_FRESH_S:
+        return None
+    return float(weekly["used_pct"])

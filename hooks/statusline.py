@@ -1,0 +1,13 @@
+#!/usr/bin/env python3
+"""governor's status line (Claude Code's statusLine command). Fails open; a chained command still shows."""
+import os
+import sys
+
+_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.exists(os.path.join(_root, "governor", "__init__.py")):  # a checkout without install
+    sys.path.insert(0, _root)
+from governor.commands.statusline import run_fast  # noqa: E402
+
+code = run_fast(sys.argv[1:])
+sys.stdout.flush()
+os._exit(code)  # skip interpreter teardown: the status line is redrawn often
