@@ -19,8 +19,8 @@ from typing import Any
 
 from .workspace import HOOKS_DIR, REPO_ROOT, Workspace
 
-# Lets `python -m governor statusline` (the statusLine `governor install` writes) import governor from this
-# checkout, as a pip-installed governor would be importable. The hook scripts find the checkout themselves.
+# Lets `python -m governor …` CLI calls import governor from this checkout, as a pip-installed governor would
+# be importable. The installed hooks and status line are scripts that find the checkout themselves.
 GOVERNOR_ENV = {"PYTHONPATH": str(REPO_ROOT)}
 SEED_PROJECT = "-home-dev-seed"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

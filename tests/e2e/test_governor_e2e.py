@@ -65,7 +65,7 @@ def hook_output(run: ClaudeRun, event: str) -> dict[str, Any] | None:
 def test_install_then_ledger_totals_equal_what_the_api_served(claude: ClaudeRunner, workspace: Workspace) -> None:
     settings = install_governor(workspace)
     assert set(settings["hooks"]) == {"UserPromptSubmit", "PostToolUse", "SessionStart"}
-    assert "-m governor statusline" in settings["statusLine"]["command"]
+    assert settings["statusLine"]["command"].endswith("statusline.py # governor")
     target = workspace.project / "notes.txt"
     replies: list[Reply] = [
         tool_reply("Write", {"file_path": str(target), "content": "metered\n"}, text="Writing the file.",
