@@ -62,6 +62,7 @@ def render(
     ceiling: int | None = None,
     codex_weekly_pct: float | None = None,
     color: bool = False,
+    kept_on_claude: str | None = None,
 ) -> str:
     word = WORDS.get(source, source)
     week = f"wk {_pct(spent_fraction)} {word} → {_pct(projected)} at reset"
@@ -75,4 +76,6 @@ def render(
         parts.append(paint(text, "red" if ceiling and context > ceiling else "", color))
     if codex_weekly_pct is not None:
         parts.append(f"codex wk {codex_weekly_pct:.0f}%")
+    if kept_on_claude:  # the router saw hand-off work but kept it here: say why
+        parts.append(f"kept on Claude: {kept_on_claude}")
     return SEP.join(parts)

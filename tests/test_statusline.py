@@ -334,3 +334,20 @@ def test_cancelled_status_line_takes_its_chain_along(tmp_path: Path) -> None:
         time.sleep(0.05)
     else:
         pytest.fail("the chain outlived the cancelled status line")
+
+
+def test_the_line_says_why_hand_off_work_stayed_on_claude() -> None:
+    import time as _time
+
+    from governor import db
+
+    conn = db.connect()
+    conn.execute("INSERT INTO router_events(ts, session_id, decision, prompt_head, reason) VALUES(?,?,?,?,?)",
+                 (_time.time() - 60, "sl-why", "skipped", "refactor the auth module", "codex weekly 91% >= 85%"))
+    conn.close()
+    out = run_cli("statusline", input=json.dumps({"session_id": "sl-why", "model": {"id": "claude-opus-4-5"}}),
+                  env={"NO_COLOR": "1"})
+    assert out.returncode == 0
+    assert "kept on Claude: codex weekly 91% >= 85%" in out.stdout
+    other = run_cli("statusline", input=json.dumps({"session_id": "someone-else"}), env={"NO_COLOR": "1"})
+    assert "kept on Claude" not in other.stdout

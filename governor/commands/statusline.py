@@ -114,14 +114,31 @@ def governor_line(data: bytes, config: dict[str, Any], now: float) -> str:
         update_ledger(conn, payload, config, now)
         state = budget_state.compute(conn, config, now)
         codex_pct = codex_weekly(conn, config, now)
+        kept = kept_on_claude(conn, payload, now)
     finally:
         conn.close()
     return statusline.render(
         state.spent.fraction, state.spent.source, state.projected, config["pacing"]["bands"],
         five_hour_pct=state.five_hour.used_pct if state.five_hour else None,
         context=statusline.context_tokens(payload), ceiling=state.ceiling_tokens,
-        codex_weekly_pct=codex_pct, color=not os.environ.get("NO_COLOR"),
+        codex_weekly_pct=codex_pct, color=not os.environ.get("NO_COLOR"), kept_on_claude=kept,
     )
+
+
+KEPT_NOTE_SECONDS = 3600  # how long the line says why a hand-off stayed on Claude
+
+
+def kept_on_claude(conn: sqlite3.Connection, payload: dict[str, Any], now: float) -> str | None:
+    """Why this session's last hand-off-class prompt stayed on Claude (Codex hot, missing, disabled)."""
+    from governor.router_guard import latest_reason
+
+    session = payload.get("session_id")
+    if not isinstance(session, str) or not session:
+        return None
+    try:
+        return latest_reason(conn, session, now - KEPT_NOTE_SECONDS)
+    except sqlite3.Error:
+        return None
 
 
 def update_ledger(conn: sqlite3.Connection, payload: dict[str, Any], config: dict[str, Any],
