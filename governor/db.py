@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from governor import paths
 from governor.log import log
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files(
@@ -38,28 +38,29 @@ CREATE TABLE IF NOT EXISTS usage(       -- one row per de-duplicated Claude API 
 );
 CREATE INDEX IF NOT EXISTS usage_ts ON usage(ts);
 CREATE INDEX IF NOT EXISTS usage_session ON usage(session_id, ts);
--- Hourly roll-up kept exact by triggers, so a hook sums a week as ~170 rows per model, not every response.
-CREATE TABLE IF NOT EXISTS usage_hourly(
-    hour INTEGER NOT NULL, model TEXT NOT NULL,
+-- 5-minute roll-up kept exact by triggers: a hook sums a week as ~2k rows per model, not every response,
+-- and the ragged edges it reads row by row are at most 5 minutes long.
+CREATE TABLE IF NOT EXISTS usage_rollup(
+    bucket INTEGER NOT NULL, model TEXT NOT NULL,
     input INTEGER NOT NULL, output INTEGER NOT NULL, cache_creation INTEGER NOT NULL,
     cache_read INTEGER NOT NULL, responses INTEGER NOT NULL,
-    PRIMARY KEY(hour, model)
+    PRIMARY KEY(bucket, model)
 );
-CREATE TRIGGER IF NOT EXISTS usage_hourly_insert AFTER INSERT ON usage BEGIN
-    INSERT INTO usage_hourly VALUES(CAST(new.ts / 3600 AS INTEGER), COALESCE(new.model, ''), new.input,
+CREATE TRIGGER IF NOT EXISTS usage_rollup_insert AFTER INSERT ON usage BEGIN
+    INSERT INTO usage_rollup VALUES(CAST(new.ts / 300 AS INTEGER), COALESCE(new.model, ''), new.input,
         new.output, new.cache_creation, new.cache_read, 1)
-    ON CONFLICT(hour, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
+    ON CONFLICT(bucket, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
         cache_creation = cache_creation + excluded.cache_creation, cache_read = cache_read + excluded.cache_read,
         responses = responses + 1;
 END;
-CREATE TRIGGER IF NOT EXISTS usage_hourly_update AFTER UPDATE ON usage BEGIN
-    UPDATE usage_hourly SET input = input - old.input, output = output - old.output,
+CREATE TRIGGER IF NOT EXISTS usage_rollup_update AFTER UPDATE ON usage BEGIN
+    UPDATE usage_rollup SET input = input - old.input, output = output - old.output,
         cache_creation = cache_creation - old.cache_creation, cache_read = cache_read - old.cache_read,
         responses = responses - 1
-    WHERE hour = CAST(old.ts / 3600 AS INTEGER) AND model = COALESCE(old.model, '');
-    INSERT INTO usage_hourly VALUES(CAST(new.ts / 3600 AS INTEGER), COALESCE(new.model, ''), new.input,
+    WHERE bucket = CAST(old.ts / 300 AS INTEGER) AND model = COALESCE(old.model, '');
+    INSERT INTO usage_rollup VALUES(CAST(new.ts / 300 AS INTEGER), COALESCE(new.model, ''), new.input,
         new.output, new.cache_creation, new.cache_read, 1)
-    ON CONFLICT(hour, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
+    ON CONFLICT(bucket, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
         cache_creation = cache_creation + excluded.cache_creation, cache_read = cache_read + excluded.cache_read,
         responses = responses + 1;
 END;

@@ -44,22 +44,25 @@ def weighted(totals: dict[str, Tokens], config: dict[str, Any]) -> float:
     return sum(pricing.weighted_units(t, model, config) for model, t in totals.items())
 
 
+ROLLUP_SECONDS = 300  # the usage_rollup bucket (db.SCHEMA's triggers use the same number)
+
+
 def weighted_between(
     conn: sqlite3.Connection, config: dict[str, Any], start: float | None, end: float | None
 ) -> float:
-    """Weighted units with start <= ts < end: whole hours from the hourly roll-up, the ragged edges from
-    the responses themselves, so the answer is exact and a week costs a few hundred rows."""
-    if start is None or end is None or end - start < 3 * 3600:
+    """Weighted units with start <= ts < end: whole 5-minute buckets from the roll-up, the ragged edges
+    from the responses themselves, so the answer is exact and a week costs a few thousand rows."""
+    if start is None or end is None or end - start < 3 * ROLLUP_SECONDS:
         return weighted(model_totals(conn, start, end), config)
-    first_hour = -(-int(start) // 3600)  # ceil
-    last_hour = int(end) // 3600
-    totals = model_totals(conn, start, first_hour * 3600.0)
-    for model, tokens in model_totals(conn, last_hour * 3600.0, end).items():
+    first = -(-int(start) // ROLLUP_SECONDS)  # ceil
+    last = int(end) // ROLLUP_SECONDS
+    totals = model_totals(conn, start, first * float(ROLLUP_SECONDS))
+    for model, tokens in model_totals(conn, last * float(ROLLUP_SECONDS), end).items():
         totals.setdefault(model, Tokens()).add(tokens)
     rows = conn.execute(
-        "SELECT model, SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read) FROM usage_hourly"
-        " WHERE hour >= ? AND hour < ? GROUP BY model",
-        (first_hour, last_hour),
+        "SELECT model, SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read) FROM usage_rollup"
+        " WHERE bucket >= ? AND bucket < ? GROUP BY model",
+        (first, last),
     )
     for r in rows:
         totals.setdefault(r[0], Tokens()).add(Tokens(*(int(v or 0) for v in r[1:])))

@@ -399,7 +399,7 @@ def test_copying_a_whole_tree_twice_under_two_config_dirs_counts_once(tmp_path: 
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), start_off=st.floats(0, 7 * 86400), length=st.floats(0, 9 * 86400))
-def test_hourly_rollup_sums_equal_raw_sums_after_upserts(seed: int, start_off: float, length: float) -> None:
+def test_rollup_sums_equal_raw_sums_after_upserts(seed: int, start_off: float, length: float) -> None:
     from governor.config_schema import defaults
 
     rng = random.Random(seed)
