@@ -165,7 +165,10 @@ def ingest(
     stats.files_seen = len(found)
     now = time.time()
     deadline = None if budget_s is None else time.monotonic() + budget_s
-    cursors = tail.load_cursors(conn, KIND)
+    if only is None:
+        cursors = tail.load_cursors(conn, KIND)
+    else:  # a hook reading one session: look up just its files' cursors, not thousands
+        cursors = {p: c for p, _proj, _st in found if (c := tail.load_cursor(conn, p)) is not None}
     jobs: list[tuple[str, str, int]] = []
     stat_of: dict[str, os.stat_result] = {}
     for path, project, st in found:
