@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import sqlite3
 import time
 from typing import Any
@@ -154,6 +153,8 @@ def handoff_command(brief: str, cwd: str, codex_cmd: str = "codex", sandbox: str
     """`codex exec --sandbox S --skip-git-repo-check -C CWD - < BRIEF`, every part shell-quoted (codex_cmd is
     one program). Without --skip-git-repo-check Codex refuses to run outside a trusted git repo."""
     parts = [codex_cmd, "exec", "--sandbox", sandbox, "--skip-git-repo-check", "-C", os.path.abspath(cwd), "-"]
+    import shlex  # only when a hand-off is shown: keeps the prompt hook's imports light
+
     return " ".join(shlex.quote(p) for p in parts) + " < " + shlex.quote(os.path.abspath(brief))
 
 
