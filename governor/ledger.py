@@ -12,12 +12,15 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from governor import db, tail
 from governor.transcript import UsageRecord, parse_block
 
 KIND = "claude"
 PARALLEL_MIN_BYTES = 256 * 1024 * 1024  # below this a single process is faster than a pool
+BATCH_BYTES = 64 * 1024 * 1024  # transcript bytes per transaction outside hooks
+IN_FLIGHT = 4  # parsed files waiting for the writer at most: bounds memory on a first scan
 
 _BETTER = (
     "(excluded.output > usage.output OR (excluded.output = usage.output AND ("
@@ -183,27 +186,49 @@ def ingest(
         stat_of[path] = st
         stats.bytes_read += st.st_size - start
     total_bytes, done_bytes = stats.bytes_read, 0
-    results = _parse_all(jobs, parallel and total_bytes >= PARALLEL_MIN_BYTES)
-    for path, records, offset, bad in results:
-        st = stat_of[path]
-        with db.transaction(conn):
+    bulk = total_bytes >= PARALLEL_MIN_BYTES
+    if bulk:  # a first scan: a bigger page cache keeps the index updates in memory
+        conn.execute("PRAGMA cache_size=-131072")
+    # Commit every BATCH_BYTES of transcript (a hook: every file), so a kill loses at most one batch and
+    # a big scan is not slowed down by a commit (and WAL checkpoint) per file.
+    batch_limit = 0 if budget_s is not None else BATCH_BYTES
+    results = _parse_all(jobs, parallel and bulk)
+    pending_bytes = 0
+    tx: db.transaction | None = None
+    try:
+        for path, records, offset, bad in results:
+            st = stat_of[path]
+            if tx is None:
+                tx = db.transaction(conn)
+                tx.__enter__()
             # Upserts are idempotent, so a concurrent updater that read the same bytes changes nothing;
             # the cursor is re-read inside the write lock so it never moves backwards.
             current = tail.load_cursor(conn, path)
             if not (current and (current.dev, current.ino) == (st.st_dev, st.st_ino) and current.offset > offset):
                 conn.executemany(UPSERT, _collapse(records))
-                tail.save_cursor(conn, path, KIND, tail.Cursor(st.st_dev, st.st_ino, offset, st.st_size,
-                                                               st.st_mtime_ns), bad, now)
+                cursor = tail.Cursor(st.st_dev, st.st_ino, offset, st.st_size, st.st_mtime_ns)
+                tail.save_cursor(conn, path, KIND, cursor, bad, now)
                 stats.records += len(records)
                 stats.bad_lines += bad
-        stats.files_read += 1
-        done_bytes += st.st_size
-        if progress:
-            progress(min(done_bytes, total_bytes), total_bytes)
-        if deadline is not None and time.monotonic() > deadline and stats.files_read < len(jobs):
-            stats.unfinished = len(jobs) - stats.files_read
-            _close(results)
-            break
+            stats.files_read += 1
+            done_bytes += st.st_size
+            pending_bytes += st.st_size
+            if pending_bytes >= batch_limit:
+                tx.__exit__(None, None, None)
+                tx, pending_bytes = None, 0
+            if progress:
+                progress(min(done_bytes, total_bytes), total_bytes)
+            if deadline is not None and time.monotonic() > deadline and stats.files_read < len(jobs):
+                stats.unfinished = len(jobs) - stats.files_read
+                break
+    except BaseException as exc:
+        if tx is not None:
+            tx.__exit__(type(exc), exc, None)
+        raise
+    finally:
+        _close(results)
+    if tx is not None:
+        tx.__exit__(None, None, None)
     with db.transaction(conn):
         db.set_meta(conn, "claude_last_ingest", f"{now:.3f}")
         if only is None and not stats.unfinished:
@@ -229,8 +254,16 @@ def _parse_in_pool(jobs: list[tuple[str, str, int]]) -> Iterable[tuple[str, list
     import multiprocessing
 
     jobs = sorted(jobs, key=lambda j: -os.path.getsize(j[0]))  # big files first balances the workers
-    pool = multiprocessing.get_context("fork").Pool(min(os.cpu_count() or 2, 4))
+    workers = min(os.cpu_count() or 2, 4)
+    pool = multiprocessing.get_context("fork").Pool(workers)
     try:
-        yield from pool.imap_unordered(_parse_file, jobs, chunksize=1)
+        pending: list[Any] = []
+        queued = iter(jobs)
+        for job in queued:  # keep at most IN_FLIGHT + workers results alive: a slow writer cannot pile them up
+            pending.append(pool.apply_async(_parse_file, (job,)))
+            if len(pending) >= IN_FLIGHT + workers:
+                yield pending.pop(0).get()
+        for result in pending:
+            yield result.get()
     finally:
         pool.terminate()
