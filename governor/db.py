@@ -13,7 +13,7 @@ import time
 from governor import paths
 from governor.log import log
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files(
@@ -36,8 +36,14 @@ CREATE TABLE IF NOT EXISTS usage(       -- one row per de-duplicated Claude API 
 );
 CREATE INDEX IF NOT EXISTS usage_ts ON usage(ts);
 CREATE INDEX IF NOT EXISTS usage_session ON usage(session_id, ts);
--- 5-minute roll-up kept exact by triggers: a hook sums a week as ~2k rows per model, not every response,
--- and the ragged edges it reads row by row are at most 5 minutes long.
+-- Roll-ups kept exact by triggers (per hour and per 5 minutes): a hook sums a week from ~170 hourly rows
+-- per model, the edge hours from 5-minute rows, and only the last few minutes from raw responses.
+CREATE TABLE IF NOT EXISTS usage_hourly(
+    hour INTEGER NOT NULL, model TEXT NOT NULL,
+    input INTEGER NOT NULL, output INTEGER NOT NULL, cache_creation INTEGER NOT NULL,
+    cache_read INTEGER NOT NULL, responses INTEGER NOT NULL,
+    PRIMARY KEY(hour, model)
+);
 CREATE TABLE IF NOT EXISTS usage_rollup(
     bucket INTEGER NOT NULL, model TEXT NOT NULL,
     input INTEGER NOT NULL, output INTEGER NOT NULL, cache_creation INTEGER NOT NULL,
@@ -45,6 +51,11 @@ CREATE TABLE IF NOT EXISTS usage_rollup(
     PRIMARY KEY(bucket, model)
 );
 CREATE TRIGGER IF NOT EXISTS usage_rollup_insert AFTER INSERT ON usage BEGIN
+    INSERT INTO usage_hourly VALUES(CAST(new.ts / 3600 AS INTEGER), COALESCE(new.model, ''), new.input,
+        new.output, new.cache_creation, new.cache_read, 1)
+    ON CONFLICT(hour, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
+        cache_creation = cache_creation + excluded.cache_creation, cache_read = cache_read + excluded.cache_read,
+        responses = responses + 1;
     INSERT INTO usage_rollup VALUES(CAST(new.ts / 300 AS INTEGER), COALESCE(new.model, ''), new.input,
         new.output, new.cache_creation, new.cache_read, 1)
     ON CONFLICT(bucket, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
@@ -52,10 +63,19 @@ CREATE TRIGGER IF NOT EXISTS usage_rollup_insert AFTER INSERT ON usage BEGIN
         responses = responses + 1;
 END;
 CREATE TRIGGER IF NOT EXISTS usage_rollup_update AFTER UPDATE ON usage BEGIN
+    UPDATE usage_hourly SET input = input - old.input, output = output - old.output,
+        cache_creation = cache_creation - old.cache_creation, cache_read = cache_read - old.cache_read,
+        responses = responses - 1
+    WHERE hour = CAST(old.ts / 3600 AS INTEGER) AND model = COALESCE(old.model, '');
     UPDATE usage_rollup SET input = input - old.input, output = output - old.output,
         cache_creation = cache_creation - old.cache_creation, cache_read = cache_read - old.cache_read,
         responses = responses - 1
     WHERE bucket = CAST(old.ts / 300 AS INTEGER) AND model = COALESCE(old.model, '');
+    INSERT INTO usage_hourly VALUES(CAST(new.ts / 3600 AS INTEGER), COALESCE(new.model, ''), new.input,
+        new.output, new.cache_creation, new.cache_read, 1)
+    ON CONFLICT(hour, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
+        cache_creation = cache_creation + excluded.cache_creation, cache_read = cache_read + excluded.cache_read,
+        responses = responses + 1;
     INSERT INTO usage_rollup VALUES(CAST(new.ts / 300 AS INTEGER), COALESCE(new.model, ''), new.input,
         new.output, new.cache_creation, new.cache_read, 1)
     ON CONFLICT(bucket, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,

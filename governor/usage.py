@@ -44,29 +44,46 @@ def weighted(totals: dict[str, Tokens], config: dict[str, Any]) -> float:
     return sum(pricing.weighted_units(t, model, config) for model, t in totals.items())
 
 
-ROLLUP_SECONDS = 300  # the usage_rollup bucket (db.SCHEMA's triggers use the same number)
+ROLLUP_SECONDS = 300  # usage_rollup's bucket; usage_hourly's is 3600 (db.SCHEMA's triggers agree)
+_LEVELS = (("usage_hourly", "hour", 3600), ("usage_rollup", "bucket", ROLLUP_SECONDS))
+
+
+def _merge(into: dict[str, Tokens], more: dict[str, Tokens]) -> dict[str, Tokens]:
+    for model, tokens in more.items():
+        into.setdefault(model, Tokens()).add(tokens)
+    return into
+
+
+def _sum_range(conn: sqlite3.Connection, lo: float, hi: float, level: int = 0) -> dict[str, Tokens]:
+    """Totals over [lo, hi): the whole units of roll-up `level`, the edges from the finer levels, the
+    last ragged minutes from the responses themselves."""
+    if hi <= lo:
+        return {}
+    if level == len(_LEVELS):
+        return model_totals(conn, lo, hi)
+    table, column, step = _LEVELS[level]
+    first = -(-int(lo) // step) * step
+    last = int(hi) // step * step
+    if last <= first:
+        return _sum_range(conn, lo, hi, level + 1)
+    totals = _sum_range(conn, lo, float(first), level + 1)
+    _merge(totals, _sum_range(conn, float(last), hi, level + 1))
+    rows = conn.execute(
+        f"SELECT model, SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read) FROM {table}"
+        f" WHERE {column} >= ? AND {column} < ? GROUP BY model",
+        (first // step, last // step),
+    )
+    return _merge(totals, {r[0]: Tokens(*(int(v or 0) for v in r[1:])) for r in rows})
 
 
 def weighted_between(
     conn: sqlite3.Connection, config: dict[str, Any], start: float | None, end: float | None
 ) -> float:
-    """Weighted units with start <= ts < end: whole 5-minute buckets from the roll-up, the ragged edges
-    from the responses themselves, so the answer is exact and a week costs a few thousand rows."""
-    if start is None or end is None or end - start < 3 * ROLLUP_SECONDS:
+    """Weighted units with start <= ts < end, exact, from the roll-ups: a week costs a few hundred rows
+    per model however large the corpus."""
+    if start is None or end is None:
         return weighted(model_totals(conn, start, end), config)
-    first = -(-int(start) // ROLLUP_SECONDS)  # ceil
-    last = int(end) // ROLLUP_SECONDS
-    totals = model_totals(conn, start, first * float(ROLLUP_SECONDS))
-    for model, tokens in model_totals(conn, last * float(ROLLUP_SECONDS), end).items():
-        totals.setdefault(model, Tokens()).add(tokens)
-    rows = conn.execute(
-        "SELECT model, SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read) FROM usage_rollup"
-        " WHERE bucket >= ? AND bucket < ? GROUP BY model",
-        (first, last),
-    )
-    for r in rows:
-        totals.setdefault(r[0], Tokens()).add(Tokens(*(int(v or 0) for v in r[1:])))
-    return weighted(totals, config)
+    return weighted(_sum_range(conn, float(start), float(end)), config)
 
 
 def buckets(
