@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing import NamedTuple as Record
+else:  # no exec-compiled namedtuple per class on the hook path
+    from governor.record import Record
 
 from governor import calibrate, official, pacing, usage
 from governor.calibrate import Capture, Spent
@@ -14,7 +19,7 @@ WEEKLY = "seven_day"
 FIVE_HOUR = "five_hour"
 
 
-class BudgetState(NamedTuple):
+class BudgetState(Record):
     now: float
     window: pacing.Window
     cap_units: float

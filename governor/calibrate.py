@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, TypedDict
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing import NamedTuple as Record
+else:  # no exec-compiled namedtuple per class on the hook path
+    from governor.record import Record
 
 from governor.report import fmt_tokens
 
@@ -19,7 +24,7 @@ WEEKLY = "seven_day"  # the only window that calibrates the weekly cap
 MARATHON_TOP = 5  # the seed's "five marathon sessions"
 
 
-class Capture(NamedTuple):
+class Capture(Record):
     """One official reading: `window` is e.g. "seven_day" / "five_hour"; used_pct is 0-100."""
 
     window: str
@@ -121,7 +126,7 @@ def k_drift_warning(previous_k: float | None, new_k: float | None, threshold: fl
     )
 
 
-class Spent(NamedTuple):
+class Spent(Record):
     """Where the week stands, ready to render; `fraction_per_unit` turns a units rate into a fraction rate."""
 
     units: float  # local weighted units this cycle
@@ -198,11 +203,16 @@ def weekly_budget(
     return rebase(target, to_tier, from_tier, caps) / k
 
 
-class Fit(TypedDict):
-    marathon: int | None  # whole sessions of the marathon shape that fit
-    median: int | None
-    marathon_units: float | None  # mean of the top five sessions
-    median_units: float | None
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    class Fit(TypedDict):
+        marathon: int | None  # whole sessions of the marathon shape that fit
+        median: int | None
+        marathon_units: float | None  # mean of the top five sessions
+        median_units: float | None
+else:  # a plain dict at run time: building a TypedDict class costs every hook import ~2 ms
+    Fit = dict
 
 
 def sessions_that_fit(budget_units: float, session_units: Sequence[float]) -> Fit:
@@ -219,7 +229,7 @@ def sessions_that_fit(budget_units: float, session_units: Sequence[float]) -> Fi
                marathon_units=marathon, median_units=median)
 
 
-class Feasibility(NamedTuple):
+class Feasibility(Record):
     to_tier: str
     target: float
     rebased: float  # this cycle's spent as a fraction of to_tier's cap

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing import NamedTuple as Record
+else:  # no exec-compiled namedtuple per class on the hook path
+    from governor.record import Record
 
 from governor.report import fmt_tokens
 
@@ -27,7 +32,7 @@ def as_utc(value: Instant) -> datetime:
     return datetime.fromtimestamp(float(value), tz=UTC)
 
 
-class Window(NamedTuple):
+class Window(Record):
     """One weekly cycle [start, reset); source says where the reset came from ("official" | "config")."""
 
     start: datetime
@@ -98,7 +103,7 @@ def project(spent_fraction: float, rate_fraction_per_hour: float, hours_left: fl
     return spent_fraction + max(0.0, rate_fraction_per_hour) * max(0.0, hours_left)
 
 
-class Band(NamedTuple):
+class Band(Record):
     """A pacing band: at or above `projected_at`, advise /compact above `ceiling_tokens`.
 
     severity counts from 1 (the lowest band) up; 0 means below every band.
@@ -188,7 +193,7 @@ def is_long_session(
 # --- messages ---------------------------------------------------------------------------------
 
 
-class Advice(NamedTuple):
+class Advice(Record):
     """The facts every pacing message is built from (fractions of the weekly cap)."""
 
     spent: float

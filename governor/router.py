@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing import NamedTuple as Record
+else:  # no exec-compiled namedtuple per class on the hook path
+    from governor.record import Record
 
 DEFAULT_SCAN_CHARS = 4000
 _PATTERNS: dict[str, re.Pattern[str]] = {}
@@ -89,7 +94,7 @@ def is_human_prompt(payload: Mapping[str, Any]) -> bool:
     return not head.lower().startswith(NON_HUMAN_PREFIXES)
 
 
-class CodexState(NamedTuple):
+class CodexState(Record):
     """The Codex lane as the router sees it. weekly_used is a fraction (0.91), None when unknown.
 
     (A NamedTuple, not a dataclass: `dataclasses` pulls in `inspect`, ~10-30 ms on the hook path.)

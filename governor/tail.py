@@ -9,12 +9,17 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NamedTuple as Record
+else:  # no exec-compiled namedtuple per class on the hook path
+    from governor.record import Record
 
 BLOCK = 16 * 1024 * 1024  # bounded memory on multi-GB files
 
 
-class Cursor(NamedTuple):
+class Cursor(Record):
     dev: int
     ino: int
     offset: int

@@ -9,12 +9,17 @@ from __future__ import annotations
 import json
 import os
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing import NamedTuple as Record
+else:  # no exec-compiled namedtuple per class on the hook path
+    from governor.record import Record
 
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
-class UsageRecord(NamedTuple):
+class UsageRecord(Record):
     key: str
     ts: float  # epoch seconds, UTC
     session_id: str
