@@ -200,3 +200,31 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
         "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
         (key, value),
     )
+
+
+ROLLUPS = (("usage_hourly", 3600), ("usage_rollup", 300))
+
+
+def drop_usage_derivatives(conn: sqlite3.Connection) -> list[str]:
+    """Inside a transaction, before a bulk load: drop the usage table's secondary indexes and roll-up
+    triggers (a first scan inserts a million rows several times faster without them). Returns their SQL
+    for restore_usage_derivatives; a rollback restores them by itself (SQLite DDL is transactional)."""
+    rows = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name='usage' AND type IN ('index', 'trigger')"
+        " AND sql IS NOT NULL"
+    ).fetchall()
+    for kind, name, _sql in rows:
+        conn.execute(f'DROP {kind.upper()} "{name}"')
+    return [sql for _kind, _name, sql in rows]
+
+
+def restore_usage_derivatives(conn: sqlite3.Connection, saved: list[str]) -> None:
+    """Rebuild the roll-ups from the usage table and recreate what drop_usage_derivatives removed."""
+    for table, seconds in ROLLUPS:
+        conn.execute(f"DELETE FROM {table}")
+        conn.execute(
+            f"INSERT INTO {table} SELECT CAST(ts / {seconds} AS INTEGER), COALESCE(model, ''), SUM(input),"
+            " SUM(output), SUM(cache_creation), SUM(cache_read), COUNT(*) FROM usage GROUP BY 1, 2"
+        )
+    for sql in saved:
+        conn.execute(sql)

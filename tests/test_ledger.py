@@ -290,12 +290,22 @@ def test_parallel_cold_build_equals_serial(tmp_path: Path) -> None:
         (root / f"-p{i}" / f"s{i}.jsonl").write_text(jsonl(rows))
     conn = fresh_ledger(str(tmp_path))
     old = ledger.PARALLEL_MIN_BYTES
-    ledger.PARALLEL_MIN_BYTES = 0
+    ledger.PARALLEL_MIN_BYTES = 0  # the bulk path: worker processes, indexes and triggers rebuilt at the end
     try:
         ledger.ingest(conn, [str(root)])
     finally:
         ledger.PARALLEL_MIN_BYTES = old
     assert totals(conn) == expected(all_rows)
+    kinds = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name='usage'")}
+    assert {"usage_ts", "usage_session", "usage_rollup_insert", "usage_rollup_update"} <= kinds
+    for table in ("usage_hourly", "usage_rollup"):
+        assert conn.execute(f"SELECT SUM(responses), SUM(output) FROM {table}").fetchone() == (
+            totals(conn)["responses"], totals(conn)["output"])
+    from governor.config_schema import defaults
+
+    cfg = defaults()  # the roll-ups answer weekly sums exactly like the raw rows
+    assert abs(usage.weighted_between(conn, cfg, 1_795_000_000, 1_796_000_000)
+               - usage.weighted(usage.model_totals(conn, 1_795_000_000, 1_796_000_000), cfg)) < 1e-6
 
 
 def test_corrupt_ledger_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:
