@@ -17,8 +17,6 @@ from governor.hook import HookResult
 
 GUARD = "codex_nudge"
 REPEAT_SECONDS = 3600.0
-OFFICIAL_MAX_AGE_S = 6 * 3600  # an older official reading says little about this week's pace
-WEEK_S = 7 * 86400
 
 HeadroomFn = Callable[[sqlite3.Connection, Mapping[str, Any], float], "bool | None"]
 

@@ -64,16 +64,10 @@ def refreshed(
         stats = ledger.ingest(conn, roots, since=since, progress=bar)
     finally:
         bar.close()
-    _ingest_codex(conn, since)
-    return conn, stats, config
+    from governor import codex_ingest
 
-
-def _ingest_codex(conn: sqlite3.Connection, since: float | None) -> None:
-    try:
-        from governor import codex_ingest
-    except ImportError:
-        return
     codex_ingest.ingest_codex(conn, time.time(), since=since)
+    return conn, stats, config
 
 
 def nothing_found_message(stats: Any) -> str:
