@@ -32,15 +32,18 @@ class BudgetState(Record):
     clamp_ceiling: int | None  # the ceiling the hard clamp compares against
     five_hour: Capture | None
 
-    @property
-    def actual_spent(self) -> float | None:
-        """Spent that is not a mere projection: official/calibrated, or the local estimate."""
-        return self.spent.fraction
 
-
-def compute(conn: sqlite3.Connection, config: dict[str, Any], now: float) -> BudgetState:
+def current_window(conn: sqlite3.Connection, config: dict[str, Any], now: float) -> pacing.Window:
+    """This weekly cycle, anchored to the latest official seven_day reset when there is one."""
     weekly = official.latest(conn, WEEKLY, now)
-    window = pacing.weekly_window(now, weekly.resets_at if weekly else None, config["week"]["resets"])
+    return pacing.weekly_window(now, weekly.resets_at if weekly else None, config["week"]["resets"])
+
+
+def compute(
+    conn: sqlite3.Connection, config: dict[str, Any], now: float, window: pacing.Window | None = None
+) -> BudgetState:
+    """The budget state at `now`; pass `window` when the caller already has it (the prompt hook)."""
+    window = window or current_window(conn, config, now)
     start = window.start.timestamp()
     cap = float(config["caps"][config["tier"]])
     local_units = usage.weighted_between(conn, config, start, now + 1)
@@ -110,8 +113,6 @@ def as_json(state: BudgetState) -> dict[str, Any]:
     }
 
 
-def cycle_start_for(config: dict[str, Any], conn: sqlite3.Connection, now: float) -> float:
-    """Start of the current weekly cycle (epoch s); also what ingest may prune before (minus the rate window)."""
-    weekly = official.latest(conn, WEEKLY, now)
-    window = pacing.weekly_window(now, weekly.resets_at if weekly else None, config["week"]["resets"])
+def ingest_horizon(config: dict[str, Any], window: pacing.Window) -> float:
+    """What an ingest may prune before: the cycle's start minus the rate window (epoch s)."""
     return (window.start - timedelta(hours=float(config["pacing"]["rate_window_hours"]))).timestamp()

@@ -23,12 +23,15 @@ INGEST_BUDGET_S = 2.0  # a first scan of a big corpus is spread over prompts ins
 
 
 def refresh_ledger(conn: sqlite3.Connection, config: dict[str, Any], now: float,
-                   transcript_path: str | None = None) -> None:
+                   transcript_path: str | None = None) -> pacing.Window | None:
     """Bring the ledger up to date: this session's files on every prompt (cost independent of the
-    corpus), every transcript at most once a minute (other sessions, other projects)."""
+    corpus), every transcript at most once a minute (other sessions, other projects). Returns this
+    week's window for compute(), or None when the ledger was locked before it was known."""
+    window = None
     try:
         official.import_claude_json(conn, now, float(config["calibration"]["claude_json_max_age_minutes"]))
-        since = budget_state.cycle_start_for(config, conn, now)
+        window = budget_state.current_window(conn, config, now)
+        since = budget_state.ingest_horizon(config, window)
         last_full = float(db.get_meta(conn, "claude_last_full_scan") or 0)
         only = None
         if transcript_path and 0 <= now - last_full < FULL_SCAN_SECONDS:
@@ -39,6 +42,7 @@ def refresh_ledger(conn: sqlite3.Connection, config: dict[str, Any], now: float,
             log(f"UserPromptSubmit: ledger warming up, {stats.unfinished} transcript(s) left for the next prompts")
     except sqlite3.OperationalError as exc:  # locked by a long ingest elsewhere: use what is there
         log(f"UserPromptSubmit: ledger update skipped: {exc}")
+    return window
 
 
 def session_facts(conn: sqlite3.Connection, session_id: str) -> tuple[float | None, int]:
@@ -125,8 +129,8 @@ def handle(payload: dict[str, Any]) -> HookResult | None:
     conn = db.connect(busy_ms=INGEST_BUSY_MS)  # WAL readers never wait; writers give up quickly
     try:
         path = payload.get("transcript_path")
-        refresh_ledger(conn, config, now, path if isinstance(path, str) and path.endswith(".jsonl") else None)
-        state = budget_state.compute(conn, config, now)
+        window = refresh_ledger(conn, config, now, path if isinstance(path, str) and path.endswith(".jsonl") else None)
+        state = budget_state.compute(conn, config, now, window)
         results: list[HookResult | None] = []
         if pacing_on:
             results.append(pacing_result(payload, config, conn, state, now))
