@@ -15,7 +15,43 @@ from governor.log import log
 
 SCHEMA_VERSION = 6
 
-SCHEMA = """
+# Roll-ups kept exact by triggers (table, bucket column, seconds): a hook sums a week from ~170 hourly rows
+# per model, the edge hours from 5-minute rows, and only the last few minutes from raw responses.
+ROLLUPS = (("usage_hourly", "hour", 3600), ("usage_rollup", "bucket", 300))
+_SUMS = ("input", "output", "cache_creation", "cache_read")
+
+
+def _rollup_table(table: str, column: str) -> str:
+    return (f"CREATE TABLE IF NOT EXISTS {table}(\n    {column} INTEGER NOT NULL, model TEXT NOT NULL,\n    "
+            + ", ".join(f"{c} INTEGER NOT NULL" for c in _SUMS)
+            + f", responses INTEGER NOT NULL,\n    PRIMARY KEY({column}, model)\n);\n")
+
+
+def _rollup_add(table: str, column: str, seconds: int) -> str:
+    added = ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMS)
+    return (f"    INSERT INTO {table} VALUES(CAST(new.ts / {seconds} AS INTEGER), COALESCE(new.model, ''), "
+            + ", ".join(f"new.{c}" for c in _SUMS)
+            + f", 1)\n    ON CONFLICT({column}, model) DO UPDATE SET {added}, responses = responses + 1;\n")
+
+
+def _rollup_remove(table: str, column: str, seconds: int) -> str:
+    removed = ", ".join(f"{c} = {c} - old.{c}" for c in _SUMS)
+    return (f"    UPDATE {table} SET {removed}, responses = responses - 1\n"
+            f"    WHERE {column} = CAST(old.ts / {seconds} AS INTEGER) AND model = COALESCE(old.model, '');\n")
+
+
+ROLLUP_SCHEMA = (
+    "".join(_rollup_table(t, c) for t, c, _s in ROLLUPS)
+    + "CREATE TRIGGER IF NOT EXISTS usage_rollup_insert AFTER INSERT ON usage BEGIN\n"
+    + "".join(_rollup_add(*r) for r in ROLLUPS)
+    + "END;\nCREATE TRIGGER IF NOT EXISTS usage_rollup_update AFTER UPDATE ON usage BEGIN\n"
+    + "".join(_rollup_remove(*r) for r in ROLLUPS)
+    + "".join(_rollup_add(*r) for r in ROLLUPS)
+    + "END;\n"
+)
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS files(
     path TEXT PRIMARY KEY,
     kind TEXT NOT NULL,                 -- 'claude' | 'codex'
@@ -36,52 +72,9 @@ CREATE TABLE IF NOT EXISTS usage(       -- one row per de-duplicated Claude API 
 );
 CREATE INDEX IF NOT EXISTS usage_ts ON usage(ts);
 CREATE INDEX IF NOT EXISTS usage_session ON usage(session_id, ts);
--- Roll-ups kept exact by triggers (per hour and per 5 minutes): a hook sums a week from ~170 hourly rows
--- per model, the edge hours from 5-minute rows, and only the last few minutes from raw responses.
-CREATE TABLE IF NOT EXISTS usage_hourly(
-    hour INTEGER NOT NULL, model TEXT NOT NULL,
-    input INTEGER NOT NULL, output INTEGER NOT NULL, cache_creation INTEGER NOT NULL,
-    cache_read INTEGER NOT NULL, responses INTEGER NOT NULL,
-    PRIMARY KEY(hour, model)
-);
-CREATE TABLE IF NOT EXISTS usage_rollup(
-    bucket INTEGER NOT NULL, model TEXT NOT NULL,
-    input INTEGER NOT NULL, output INTEGER NOT NULL, cache_creation INTEGER NOT NULL,
-    cache_read INTEGER NOT NULL, responses INTEGER NOT NULL,
-    PRIMARY KEY(bucket, model)
-);
-CREATE TRIGGER IF NOT EXISTS usage_rollup_insert AFTER INSERT ON usage BEGIN
-    INSERT INTO usage_hourly VALUES(CAST(new.ts / 3600 AS INTEGER), COALESCE(new.model, ''), new.input,
-        new.output, new.cache_creation, new.cache_read, 1)
-    ON CONFLICT(hour, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
-        cache_creation = cache_creation + excluded.cache_creation, cache_read = cache_read + excluded.cache_read,
-        responses = responses + 1;
-    INSERT INTO usage_rollup VALUES(CAST(new.ts / 300 AS INTEGER), COALESCE(new.model, ''), new.input,
-        new.output, new.cache_creation, new.cache_read, 1)
-    ON CONFLICT(bucket, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
-        cache_creation = cache_creation + excluded.cache_creation, cache_read = cache_read + excluded.cache_read,
-        responses = responses + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS usage_rollup_update AFTER UPDATE ON usage BEGIN
-    UPDATE usage_hourly SET input = input - old.input, output = output - old.output,
-        cache_creation = cache_creation - old.cache_creation, cache_read = cache_read - old.cache_read,
-        responses = responses - 1
-    WHERE hour = CAST(old.ts / 3600 AS INTEGER) AND model = COALESCE(old.model, '');
-    UPDATE usage_rollup SET input = input - old.input, output = output - old.output,
-        cache_creation = cache_creation - old.cache_creation, cache_read = cache_read - old.cache_read,
-        responses = responses - 1
-    WHERE bucket = CAST(old.ts / 300 AS INTEGER) AND model = COALESCE(old.model, '');
-    INSERT INTO usage_hourly VALUES(CAST(new.ts / 3600 AS INTEGER), COALESCE(new.model, ''), new.input,
-        new.output, new.cache_creation, new.cache_read, 1)
-    ON CONFLICT(hour, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
-        cache_creation = cache_creation + excluded.cache_creation, cache_read = cache_read + excluded.cache_read,
-        responses = responses + 1;
-    INSERT INTO usage_rollup VALUES(CAST(new.ts / 300 AS INTEGER), COALESCE(new.model, ''), new.input,
-        new.output, new.cache_creation, new.cache_read, 1)
-    ON CONFLICT(bucket, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
-        cache_creation = cache_creation + excluded.cache_creation, cache_read = cache_read + excluded.cache_read,
-        responses = responses + 1;
-END;
+"""
+    + ROLLUP_SCHEMA
+    + """
 CREATE TABLE IF NOT EXISTS captures(    -- official (or manually copied) /usage figures
     id INTEGER PRIMARY KEY,
     window TEXT NOT NULL,               -- five_hour | seven_day | seven_day_sonnet | ...
@@ -117,6 +110,7 @@ CREATE TABLE IF NOT EXISTS codex_limits(-- latest rate-limit snapshot per (limit
 );
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 """
+)
 
 
 def _open(path: str, busy_ms: int) -> sqlite3.Connection:
@@ -202,8 +196,6 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     )
 
 
-ROLLUPS = (("usage_hourly", 3600), ("usage_rollup", 300))
-
 
 def drop_usage_derivatives(conn: sqlite3.Connection) -> list[str]:
     """Inside a transaction, before a bulk load: drop the usage table's secondary indexes and roll-up
@@ -220,7 +212,7 @@ def drop_usage_derivatives(conn: sqlite3.Connection) -> list[str]:
 
 def restore_usage_derivatives(conn: sqlite3.Connection, saved: list[str]) -> None:
     """Rebuild the roll-ups from the usage table and recreate what drop_usage_derivatives removed."""
-    for table, seconds in ROLLUPS:
+    for table, _column, seconds in ROLLUPS:
         conn.execute(f"DELETE FROM {table}")
         conn.execute(
             f"INSERT INTO {table} SELECT CAST(ts / {seconds} AS INTEGER), COALESCE(model, ''), SUM(input),"

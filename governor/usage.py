@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from governor import pricing
+from governor import db, pricing
 from governor.pricing import Tokens
 
 _SUMS = (
@@ -44,8 +44,7 @@ def weighted(totals: dict[str, Tokens], config: dict[str, Any]) -> float:
     return sum(pricing.weighted_units(t, model, config) for model, t in totals.items())
 
 
-ROLLUP_SECONDS = 300  # usage_rollup's bucket; usage_hourly's is 3600 (db.SCHEMA's triggers agree)
-_LEVELS = (("usage_hourly", "hour", 3600), ("usage_rollup", "bucket", ROLLUP_SECONDS))
+_LEVELS = db.ROLLUPS  # coarsest first: (table, bucket column, seconds)
 
 
 def _merge(into: dict[str, Tokens], more: dict[str, Tokens]) -> dict[str, Tokens]:
