@@ -116,3 +116,8 @@ def as_json(state: BudgetState) -> dict[str, Any]:
 def ingest_horizon(config: dict[str, Any], window: pacing.Window) -> float:
     """What an ingest may prune before: the cycle's start minus the rate window (epoch s)."""
     return (window.start - timedelta(hours=float(config["pacing"]["rate_window_hours"]))).timestamp()
+
+
+def cycle_start_for(config: dict[str, Any], conn: sqlite3.Connection, now: float) -> float:
+    """ingest_horizon of the current window, for callers that have no window yet."""
+    return ingest_horizon(config, current_window(conn, config, now))

@@ -71,8 +71,7 @@ def build_ledger() -> None:
     bar = ProgressBar()
     try:
         conn = db.connect()
-        cfg = config.load_config()
-        since = budget_state.ingest_horizon(cfg, budget_state.current_window(conn, cfg, time.time()))
+        since = budget_state.cycle_start_for(config.load_config(), conn, time.time())
         stats = ledger.ingest(conn, paths.transcript_roots(), since=since, progress=bar)
     except (OSError, sqlite3.Error, config.ConfigError) as exc:
         print(f"Ledger: not built now ({exc}); the hooks will build it as you work.")
