@@ -52,18 +52,22 @@ class ProgressBar:
             sys.stderr.write("\n")
 
 
+def ingest_with_progress(conn: sqlite3.Connection, roots: list[str], since: float | None) -> Any:
+    """ledger.ingest with the progress bar (shown on a TTY for a long first scan)."""
+    bar = ProgressBar()
+    try:
+        return ledger.ingest(conn, roots, since=since, progress=bar)
+    finally:
+        bar.close()
+
+
 def refreshed(
     args: argparse.Namespace, since: float | None = None
 ) -> tuple[sqlite3.Connection, Any, dict[str, Any]]:
     """(ledger connection, ingest stats, config) after an incremental ingest."""
     config = load_config()
-    roots = paths.transcript_roots(getattr(args, "claude_dir", None))
     conn = db.connect()
-    bar = ProgressBar()
-    try:
-        stats = ledger.ingest(conn, roots, since=since, progress=bar)
-    finally:
-        bar.close()
+    stats = ingest_with_progress(conn, paths.transcript_roots(getattr(args, "claude_dir", None)), since)
     from governor import codex_ingest
 
     codex_ingest.ingest_codex(conn, time.time(), since=since)

@@ -64,20 +64,17 @@ def build_ledger() -> None:
     import sqlite3
     import time
 
-    from governor import budget_state, config, db, ledger, paths
-    from governor.refresh import ProgressBar
+    from governor import budget_state, config, db, paths
+    from governor.refresh import ingest_with_progress
 
     started = time.monotonic()
-    bar = ProgressBar()
     try:
         conn = db.connect()
         since = budget_state.cycle_start_for(config.load_config(), conn, time.time())
-        stats = ledger.ingest(conn, paths.transcript_roots(), since=since, progress=bar)
+        stats = ingest_with_progress(conn, paths.transcript_roots(), since)
     except (OSError, sqlite3.Error, config.ConfigError) as exc:
         print(f"Ledger: not built now ({exc}); the hooks will build it as you work.")
         return
-    finally:
-        bar.close()
     print(f"Ledger: read {stats.files_read} transcript(s) of this week, {stats.records:,} responses "
           f"({time.monotonic() - started:.1f} s).")
 
