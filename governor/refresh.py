@@ -52,6 +52,21 @@ class ProgressBar:
             sys.stderr.write("\n")
 
 
+def day_range(args: argparse.Namespace) -> tuple[Any, float | None, float | None]:
+    """(zone, start, end) from --tz/--since/--until: local days in that zone, epoch seconds; CliError on
+    a bad date or zone."""
+    from governor import timeutil
+    from governor.main import CliError
+
+    try:
+        tz = timeutil.zone(args.tz)
+        start = timeutil.day_start(timeutil.parse_day(args.since), tz) if args.since else None
+        end = timeutil.day_end(timeutil.parse_day(args.until), tz) if args.until else None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return tz, start, end
+
+
 def ingest_with_progress(conn: sqlite3.Connection, roots: list[str], since: float | None) -> Any:
     """ledger.ingest with the progress bar (shown on a TTY for a long first scan)."""
     bar = ProgressBar()

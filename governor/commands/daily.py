@@ -8,7 +8,7 @@ from typing import Any
 
 from governor import pricing, report, timeutil
 from governor.pricing import Tokens
-from governor.refresh import add_source_args, has_any_usage, nothing_found_message, refreshed
+from governor.refresh import add_source_args, day_range, has_any_usage, nothing_found_message, refreshed
 
 
 def register(sub: Any) -> None:
@@ -68,12 +68,7 @@ def build(
 def run(args: argparse.Namespace) -> int:
     from governor.main import CliError
 
-    try:
-        tz = timeutil.zone(args.tz)
-        start = timeutil.day_start(timeutil.parse_day(args.since), tz) if args.since else None
-        end = timeutil.day_end(timeutil.parse_day(args.until), tz) if args.until else None
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    tz, start, end = day_range(args)
     if start is not None and end is not None and end <= start:
         raise CliError("--until is before --since")
     conn, stats, config = refreshed(args, since=start)
@@ -98,33 +93,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cells(label: str, d: dict[str, Any]) -> list[str]:
+    return [label] + [report.fmt_tokens(d[k]) for k in (
+        "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "weighted_units"
+    )] + [report.fmt_usd(d["cost_usd"])]
+
+
 def render(data: dict[str, Any]) -> str:
     color = report.use_color()
     headers = ["date", "input", "output", "cache write", "cache read", "weighted", "USD"]
-    rows = [
-        [
-            d["date"],
-            report.fmt_tokens(d["input_tokens"]),
-            report.fmt_tokens(d["output_tokens"]),
-            report.fmt_tokens(d["cache_creation_input_tokens"]),
-            report.fmt_tokens(d["cache_read_input_tokens"]),
-            report.fmt_tokens(d["weighted_units"]),
-            report.fmt_usd(d["cost_usd"]),
-        ]
-        for d in data["days"]
-    ]
-    t = data["totals"]
-    rows.append(
-        [
-            report.paint("total", "bold", color),
-            report.fmt_tokens(t["input_tokens"]),
-            report.fmt_tokens(t["output_tokens"]),
-            report.fmt_tokens(t["cache_creation_input_tokens"]),
-            report.fmt_tokens(t["cache_read_input_tokens"]),
-            report.fmt_tokens(t["weighted_units"]),
-            report.fmt_usd(t["cost_usd"]),
-        ]
-    )
+    rows = [_cells(d["date"], d) for d in data["days"]]
+    rows.append(_cells(report.paint("total", "bold", color), data["totals"]))
     out = report.table(headers, rows)
     if not data["days"]:
         out = "No usage in that range.\n" + out

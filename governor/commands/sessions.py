@@ -7,7 +7,7 @@ from typing import Any
 
 from governor import pricing, report, timeutil, usage
 from governor.pricing import Tokens
-from governor.refresh import add_source_args, has_any_usage, nothing_found_message, refreshed
+from governor.refresh import add_source_args, day_range, has_any_usage, nothing_found_message, refreshed
 
 
 def register(sub: Any) -> None:
@@ -84,12 +84,7 @@ def build(
 def run(args: argparse.Namespace) -> int:
     from governor.main import CliError
 
-    try:
-        tz = timeutil.zone(args.tz)
-        start = timeutil.day_start(timeutil.parse_day(args.since), tz) if args.since else None
-        end = timeutil.day_end(timeutil.parse_day(args.until), tz) if args.until else None
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    tz, start, end = day_range(args)
     if args.limit < 1:
         raise CliError("--limit must be at least 1")
     conn, stats, config = refreshed(args, since=start)
