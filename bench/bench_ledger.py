@@ -22,7 +22,8 @@ from common import BARE, env_with, machine, median_ms, peak_rss_mb, timed
 INGEST = "from governor import db, ledger, paths; ledger.ingest(db.connect(), paths.transcript_roots())"
 # What a hook or the status line pays: only the prompting session's files.
 INGEST_SESSION = ("import sys; from governor import db, ledger, paths; "
-                  "ledger.ingest(db.connect(), paths.transcript_roots(), only=ledger.session_files(sys.argv[1]))")
+                  "roots = paths.transcript_roots(); "
+                  "ledger.ingest(db.connect(), roots, only=ledger.session_files(sys.argv[1], roots))")
 
 
 def corpus_size(path: str) -> int:

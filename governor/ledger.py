@@ -96,9 +96,29 @@ def discover(roots: Iterable[str]) -> list[tuple[str, str, os.stat_result]]:
     return found
 
 
-def session_files(transcript_path: str) -> list[tuple[str, str, os.stat_result]]:
-    """(path, project, stat) of one session: its transcript and its subagent transcripts."""
-    found = []
+def as_discovered(transcript_path: object, roots: list[str]) -> str | None:
+    """A payload's transcript path spelt as discover() spells it, when it is a session file directly under
+    a project of one of the roots; None otherwise (a path spelt differently would get a second cursor, a
+    file elsewhere is not ours to read)."""
+    if not isinstance(transcript_path, str) or not transcript_path.endswith(".jsonl"):
+        return None
+    full = os.path.abspath(os.path.expanduser(transcript_path))
+    project_dir, name = os.path.split(full)
+    root, project = os.path.split(project_dir)
+    for candidate in roots:
+        if os.path.abspath(candidate) == root:
+            return os.path.join(candidate, project, name)
+    return None
+
+
+def session_files(transcript_path: object, roots: list[str]) -> list[tuple[str, str, os.stat_result]]:
+    """(path, project, stat) of one session: its transcript and its subagent transcripts, named as
+    discover() names them; [] when the transcript is not under one of the roots."""
+    found: list[tuple[str, str, os.stat_result]] = []
+    spelt = as_discovered(transcript_path, roots)
+    if spelt is None:
+        return found
+    transcript_path = spelt
     project = os.path.basename(os.path.dirname(transcript_path))
     try:
         found.append((transcript_path, project, os.stat(transcript_path)))

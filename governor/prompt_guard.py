@@ -33,11 +33,11 @@ def refresh_ledger(conn: sqlite3.Connection, config: dict[str, Any], now: float,
         window = budget_state.current_window(conn, config, now)
         since = budget_state.ingest_horizon(config, window)
         last_full = float(db.get_meta(conn, "claude_last_full_scan") or 0)
+        roots = paths.transcript_roots()
         only = None
         if transcript_path and 0 <= now - last_full < FULL_SCAN_SECONDS:
-            only = ledger.session_files(transcript_path)
-        stats = ledger.ingest(conn, paths.transcript_roots(), since=since, parallel=False, only=only,
-                              budget_s=INGEST_BUDGET_S)
+            only = ledger.session_files(transcript_path, roots)
+        stats = ledger.ingest(conn, roots, since=since, parallel=False, only=only, budget_s=INGEST_BUDGET_S)
         if stats.unfinished:
             log(f"UserPromptSubmit: ledger warming up, {stats.unfinished} transcript(s) left for the next prompts")
     except sqlite3.OperationalError as exc:  # locked by a long ingest elsewhere: use what is there

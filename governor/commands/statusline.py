@@ -159,39 +159,20 @@ def update_ledger(conn: sqlite3.Connection, payload: dict[str, Any], config: dic
         log(f"statusline: ledger update skipped: {exc}")
 
 
-def _ledger_path(transcript_path: Any) -> str | None:
-    """The transcript's path as the ledger's discovery names it, when it is a session file directly under
-    a project of one of the transcript roots; None otherwise (a path spelt differently would get a
-    second cursor, a file elsewhere is not ours to read)."""
-    from governor import paths
-
-    if not isinstance(transcript_path, str) or not transcript_path.endswith(".jsonl"):
-        return None
-    full = os.path.abspath(os.path.expanduser(transcript_path))
-    project_dir, name = os.path.split(full)
-    root, project = os.path.split(project_dir)
-    for candidate in paths.transcript_roots():
-        if os.path.abspath(candidate) == root:
-            return os.path.join(candidate, project, name)
-    return None
-
-
 def ingest_session(conn: sqlite3.Connection, transcript_path: Any) -> None:
     """This session's transcript and subagent files, appended bytes only (ledger.ingest `only=`), so the
     cost is independent of the corpus; other sessions are left to the hooks and the CLI. Bounded: a
     backlog over MAX_INGEST_BYTES (a long session never ingested) is left to them too."""
-    path = _ledger_path(transcript_path)
-    if path is None or not os.path.exists(path):
-        return
     from governor import ledger, paths, tail
 
-    files = ledger.session_files(path)
+    roots = paths.transcript_roots()
+    files = ledger.session_files(transcript_path, roots)
     pending = 0
     for file_path, _project, st in files:
         start = tail.start_offset(st, tail.load_cursor(conn, file_path))
         pending += 0 if start is None else st.st_size - start
     if 0 < pending <= MAX_INGEST_BYTES:
-        ledger.ingest(conn, paths.transcript_roots(), parallel=False, only=files)
+        ledger.ingest(conn, roots, parallel=False, only=files)
 
 
 def codex_weekly(conn: sqlite3.Connection, config: dict[str, Any], now: float) -> float | None:
