@@ -79,13 +79,17 @@ def start_offset(st: os.stat_result, cursor: Cursor | None) -> int | None:
 def iter_blocks(path: str, start: int, block: int = BLOCK) -> Iterator[tuple[bytes, int]]:
     """Yield (complete lines, offset just past them) from `start`; a trailing partial line is left unread."""
     with open(path, "rb") as fh:
+        # Read what the file holds (+1 to see growth) rather than `block`: a 16 MB read of a 1 MB file
+        # allocates and faults in 16 MB first, which costs a first scan of a thousand files ~0.4 s/GB.
+        remaining = os.fstat(fh.fileno()).st_size - start
         fh.seek(start)
         offset = start
         carry = b""
         while True:
-            chunk = fh.read(block)
+            chunk = fh.read(min(block, remaining + 1) if remaining > 0 else block)
             if not chunk:
                 return
+            remaining -= len(chunk)
             data = carry + chunk
             cut = data.rfind(b"\n")
             if cut < 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,9 +43,34 @@ class Malformed(ValueError):
     """A line that is not the JSON Claude Code writes (bad JSON, junk, a torn line)."""
 
 
+_HOURS: dict[str, int] = {}  # "YYYY-MM-DDTHH" -> epoch seconds: a scan parses a million timestamps
+
+
 def parse_timestamp(value: Any) -> float:
     if not isinstance(value, str) or not value:
         raise Malformed("no timestamp")
+    # The form Claude Code writes (JavaScript's toISOString, "2026-11-19T23:52:44.646Z") from the epoch
+    # second of its hour: the same float datetime gives (both divide exact integers once), 6x faster.
+    if (
+        len(value) == 24
+        and value[23] == "Z"
+        and value[13] + value[16] + value[19] == "::."
+        and (rest := value[14:16] + value[17:19] + value[20:23]).isascii()
+        and rest.isdigit()
+    ):
+        hour = _HOURS.get(value[:13])
+        if hour is None:
+            hour = int(_parse_iso(value[:13] + ":00:00+00:00"))
+            if len(_HOURS) > 4096:
+                _HOURS.clear()
+            _HOURS[value[:13]] = hour
+        minutes, seconds = int(rest[:2]), int(rest[2:4])
+        if minutes < 60 and seconds < 60:
+            return ((hour + minutes * 60 + seconds) * 1000 + int(rest[4:])) / 1000
+    return _parse_iso(value)
+
+
+def _parse_iso(value: str) -> float:
     text = value.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
@@ -59,8 +85,10 @@ def parse_timestamp(value: Any) -> float:
 
 def _count(usage: dict[str, Any], field: str) -> int:
     value = usage.get(field) or 0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise Malformed(f"bad {field}")
+    if type(value) is int and value >= 0:  # nearly every row: skip the general checks
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise Malformed(f"bad {field}")  # also NaN and Infinity, which json.loads accepts
     return int(value)
 
 
@@ -110,25 +138,46 @@ def record_from_row(row: Any, project: str) -> UsageRecord | None:
     )
 
 
-def parse_block(block: bytes, project: str) -> tuple[list[UsageRecord], int]:
-    """Records in a block of complete lines, and how many lines were malformed."""
+def parse_block(
+    block: bytes, project: str, fast: Callable[[bytes, str], UsageRecord | None] | None = None
+) -> tuple[list[UsageRecord], int]:
+    """Records in a block of lines, and how many lines were malformed. `fast` (a first scan passes
+    transcript_fast.record_from_line) turns a plain row into its record; a line it refuses goes to
+    json.loads and record_from_row, which decide."""
     records: list[UsageRecord] = []
     bad = 0
-    for line in block.split(b"\n"):
-        if not line.strip():
-            continue
-        if b'"usage"' not in line:  # cheap pre-filter: only assistant rows carry usage
-            if line.lstrip()[:1] != b"{" or line.rstrip()[-1:] != b"}":
-                bad += 1  # junk or a torn line; a valid row without usage needs no parsing
-            continue
-        try:
-            record = record_from_row(json.loads(line), project)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            bad += 1
-            continue
-        if record is not None:
-            records.append(record)
+    find, rfind = block.find, block.rfind
+    start, size = 0, len(block)
+    while start < size:  # lines by offsets, not split(): no copy of the large rows that are skipped
+        end = find(b"\n", start)
+        if end < 0:
+            end = size
+        if rfind(b'"usage"', start, end) < 0:  # cheap pre-filter: only assistant rows carry usage
+            if not (block[start] == 0x7B and block[end - 1] == 0x7D):  # not plainly `{...}`: look closer
+                line = block[start:end].strip()
+                if line and (line[:1] != b"{" or line[-1:] != b"}"):
+                    bad += 1  # junk or a torn line; a valid row without usage needs no parsing
+        else:
+            try:
+                record = _record_of(block[start:end], project, fast)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                bad += 1
+            else:
+                if record is not None:
+                    records.append(record)
+        start = end + 1
     return records, bad
+
+
+def _record_of(
+    line: bytes, project: str, fast: Callable[[bytes, str], UsageRecord | None] | None
+) -> UsageRecord | None:
+    if fast is not None:
+        try:
+            return fast(line, project)
+        except ValueError:
+            pass  # not the plain shape, or not JSON: the json path decides
+    return record_from_row(json.loads(line), project)
 
 
 def project_of(path: str, root: str) -> str:
