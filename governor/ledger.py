@@ -21,7 +21,8 @@ KIND = "claude"
 PARALLEL_MIN_BYTES = 256 * 1024 * 1024  # below this a single process is faster than a pool
 BATCH_BYTES = 64 * 1024 * 1024  # transcript bytes per transaction outside hooks
 FAST_PARSE_MIN_BYTES = 48 * 1024 * 1024  # from here transcript_fast repays its ~0.1 s import
-IN_FLIGHT = 4  # parsed files waiting for the writer at most: bounds memory on a first scan
+TASK_BYTES = 32 * 1024 * 1024  # transcript bytes a worker parses per task
+IN_FLIGHT = 2  # tasks parsed and waiting for the writer at most (besides one per worker): bounds memory
 
 _BETTER = (
     "(excluded.output > usage.output OR (excluded.output = usage.output AND ("
@@ -152,29 +153,35 @@ def _parse_file(job: tuple[str, str, int, bool]) -> tuple[str, list[tuple[Any, .
         got, bad_here = parse_block(block, project, parser)
         records.extend(got)
         bad += bad_here
-    return path, [tuple(r) for r in _collapse(records)], offset, bad
+    return path, _collapse(records), offset, bad
 
 
-def _collapse(records: list[UsageRecord]) -> list[UsageRecord]:
+def _collapse(records: list[UsageRecord]) -> list[tuple[Any, ...]]:
     """Pre-merge repeats within one file (one row per content block) by UPSERT's rules, so SQLite sees
-    one row per key."""
-    best: dict[str, UsageRecord] = {}
+    one row per key; plain tuples (a worker pickles them, and sqlite3 binds them, several times faster
+    than a tuple subclass). Indexes, not field names: a first scan runs this a million times."""
+    best: dict[str, tuple[Any, ...]] = {}
     for rec in records:
-        kept = best.get(rec[0])
+        key = rec[0]
+        kept = best.get(key)
         if kept is None:  # most records: the first row of its response
-            best[rec[0]] = rec
-        elif _rank(rec) > _rank(kept):
-            if (kept.ts, kept.sidechain, kept.session_id) < (rec.ts, rec.sidechain, rec.session_id):
-                rec = rec._replace(ts=kept.ts, session_id=kept.session_id, project=kept.project)
-            best[rec[0]] = rec
-        elif (rec.ts, rec.sidechain, rec.session_id) < (kept.ts, kept.sidechain, kept.session_id):
-            best[rec[0]] = kept._replace(ts=rec.ts, session_id=rec.session_id, project=rec.project)
+            best[key] = tuple(rec)
+            continue
+        winner: tuple[Any, ...]
+        other: tuple[Any, ...]
+        if _rank(rec) > _rank(kept):
+            winner, other = rec, kept
+        else:
+            winner, other = kept, rec
+        # the time, session and project of the earliest row: (ts, sidechain, session_id) as _EARLIER
+        first = other if (other[1], other[11], other[2]) < (winner[1], winner[11], winner[2]) else winner
+        best[key] = (key, first[1], first[2], first[3], *winner[4:])
     return list(best.values())
 
 
-def _rank(rec: UsageRecord) -> tuple[int, int, int, int]:
+def _rank(rec: tuple[Any, ...]) -> tuple[int, int, int, int]:
     """UPSERT's _BETTER as a sort key: output, then 4-field total, then not a sidechain, then 1-hour writes."""
-    return (rec.output, rec.total, -rec.sidechain, -1 if rec.cache_1h is None else rec.cache_1h)
+    return (rec[6], rec[5] + rec[6] + rec[7] + rec[8], -rec[11], -1 if rec[10] is None else rec[10])
 
 
 def ingest(
@@ -225,11 +232,13 @@ def ingest(
     pending_bytes = 0
     tx: db.transaction | None = None
     saved: list[str] | None = None
+    held: dict[str, tail.Cursor] | None = None  # the cursors as of our write lock, when we hold it throughout
     if bulk and budget_s is None:
         conn.execute("PRAGMA cache_size=-131072")
         tx = db.transaction(conn)
         tx.__enter__()
         saved, batch_limit = db.drop_usage_derivatives(conn), float("inf")
+        held = tail.load_cursors(conn, KIND)
     try:
         for path, records, offset, bad in results:
             st = stat_of[path]
@@ -238,7 +247,7 @@ def ingest(
                 tx.__enter__()
             # Upserts are idempotent, so a concurrent updater that read the same bytes changes nothing;
             # the cursor is re-read inside the write lock so it never moves backwards.
-            current = tail.load_cursor(conn, path)
+            current = held.get(path) if held is not None else tail.load_cursor(conn, path)
             if not (current and (current.dev, current.ino) == (st.st_dev, st.st_ino) and current.offset > offset):
                 conn.executemany(UPSERT, records)
                 cursor = tail.Cursor(st.st_dev, st.st_ino, offset, st.st_size, st.st_mtime_ns)
@@ -291,24 +300,62 @@ def _parse_all(
     return _parse_in_pool(jobs)
 
 
+def _parse_files(jobs: list[tuple[str, str, int, bool]]) -> list[tuple[str, list[tuple[Any, ...]], int, int]]:
+    return [_parse_file(job) for job in jobs]
+
+
+def _tasks(jobs: list[tuple[str, str, int, bool]]) -> list[list[tuple[str, str, int, bool]]]:
+    """Jobs in groups of about TASK_BYTES, biggest files first (balances the workers' last tasks): a task
+    per file would cost a round trip to a worker for each of thousands of small transcripts."""
+    jobs = sorted(jobs, key=lambda j: -_size(j[0]))
+    tasks: list[list[tuple[str, str, int, bool]]] = []
+    size = TASK_BYTES
+    for job in jobs:
+        if size >= TASK_BYTES:
+            tasks.append([])
+            size = 0
+        tasks[-1].append(job)
+        size += _size(job[0]) - job[2]
+    return tasks
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def _parse_in_pool(
     jobs: list[tuple[str, str, int, bool]],
 ) -> Iterable[tuple[str, list[tuple[Any, ...]], int, int]]:
+    """Results as the workers finish them, with at most IN_FLIGHT tasks parsed or waiting for the writer:
+    a slow writer cannot pile them up in memory."""
     import multiprocessing
+    import queue
 
-    jobs = sorted(jobs, key=lambda j: -os.path.getsize(j[0]))  # big files first balances the workers
     workers = min(os.cpu_count() or 2, 4)
     if jobs and jobs[0][3]:
         import governor.transcript_fast  # noqa: F401  (imported once here, not in every forked worker)
+    tasks = iter(_tasks(jobs))
+    finished: queue.SimpleQueue[Any] = queue.SimpleQueue()
     pool = multiprocessing.get_context("fork").Pool(workers)
     try:
-        pending: list[Any] = []
-        queued = iter(jobs)
-        for job in queued:  # keep at most IN_FLIGHT + workers results alive: a slow writer cannot pile them up
-            pending.append(pool.apply_async(_parse_file, (job,)))
-            if len(pending) >= IN_FLIGHT + workers:
-                yield pending.pop(0).get()
-        for result in pending:
-            yield result.get()
+        running = 0
+        for task in tasks:
+            pool.apply_async(_parse_files, (task,), callback=finished.put, error_callback=finished.put)
+            running += 1
+            if running >= IN_FLIGHT + workers:
+                break
+        while running:
+            results = finished.get()
+            running -= 1
+            if isinstance(results, BaseException):
+                raise results
+            following = next(tasks, None)
+            if following is not None:
+                pool.apply_async(_parse_files, (following,), callback=finished.put, error_callback=finished.put)
+                running += 1
+            yield from results
     finally:
         pool.terminate()

@@ -42,7 +42,8 @@ def response_rows(n: int, session: str = "s1", seed: int = 0) -> list[dict]:
                     f"msg_{session}_{i}",
                     f"req_{session}_{i}",
                     session_id=session,
-                    timestamp=f"2026-11-2{rng.randint(0, 3)}T1{rng.randint(0, 9)}:00:{i % 60:02d}.000Z",
+                    timestamp=f"2026-11-2{rng.randint(0, 3)}T1{rng.randint(0, 9)}:{rng.randint(0, 59):02d}"
+                    f":{i % 60:02d}.000Z",
                     input_tokens=100 + i,
                     output_tokens=out,
                     cache_creation=1000 + i,
@@ -296,6 +297,11 @@ def test_parallel_cold_build_equals_serial(tmp_path: Path) -> None:
     finally:
         ledger.PARALLEL_MIN_BYTES = old
     assert totals(conn) == expected(all_rows)
+    serial = db.connect(os.path.join(str(tmp_path), "serial.sqlite3"))
+    ledger.ingest(serial, [str(root)], parallel=False)  # rows one file at a time, roll-ups kept by triggers
+    for table in ("usage", "usage_hourly", "usage_rollup"):
+        query = f"SELECT * FROM {table} ORDER BY 1, 2"
+        assert conn.execute(query).fetchall() == serial.execute(query).fetchall(), table
     kinds = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name='usage'")}
     assert {"usage_ts", "usage_session", "usage_rollup_insert", "usage_rollup_update"} <= kinds
     for table in ("usage_hourly", "usage_rollup"):
@@ -490,3 +496,34 @@ def test_a_time_budget_spreads_a_first_scan_over_calls_without_losing_anything(t
         calls += 1
     assert calls == 4
     assert totals(conn) == expected(all_rows)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    records=st.lists(
+        st.tuples(
+            st.sampled_from(["m:a", "m:b", "r:c"]),
+            st.sampled_from([1_795_000_000.0, 1_795_000_000.5, 1_795_003_600.0]),  # ts
+            st.sampled_from(["s1", "s2"]),
+            st.just("-p1"),  # one file: one project
+            st.sampled_from(["claude-opus-4-5", "claude-sonnet-4-5"]),
+            st.integers(0, 3), st.integers(0, 3), st.integers(0, 3), st.integers(0, 3),  # the four counts
+            st.one_of(st.none(), st.integers(0, 2)), st.one_of(st.none(), st.integers(0, 2)),  # 5m / 1h
+            st.integers(0, 1),  # sidechain
+        ),
+        max_size=12,
+    )
+)
+def test_pre_merging_a_files_rows_equals_upserting_each(records: list[tuple]) -> None:
+    """The worker's per-file merge (_collapse) applies UPSERT's rules: loading its output gives the same
+    ledger as loading every row, in order, one at a time."""
+    from governor.transcript import UsageRecord
+
+    rows = [UsageRecord(*r) for r in records]
+    with tempfile.TemporaryDirectory() as tmp:
+        each, merged = fresh_ledger(tmp), db.connect(os.path.join(tmp, "merged.sqlite3"))
+        for row in rows:
+            each.execute(ledger.UPSERT, tuple(row))
+        merged.executemany(ledger.UPSERT, ledger._collapse(rows))
+        query = "SELECT * FROM usage ORDER BY key"
+        assert merged.execute(query).fetchall() == each.execute(query).fetchall()
