@@ -1,10 +1,11 @@
 """Ledger benchmarks: cold build vs ccusage, warm update after one appended turn.
 
-    python bench/bench_ledger.py CORPUS_DIR [CORPUS_DIR ...] [--ccusage PATH] [--runs 15]
+    python bench/bench_ledger.py CORPUS_DIR [CORPUS_DIR ...] [--ccusage PATH] [--runs 15] [--cold-runs 5]
 
 Each CORPUS_DIR is a Claude config dir made by bench/gen_corpus.py (it holds projects/). Prints a
-markdown table: cold build wall and peak RSS for governor and ccusage (`claude daily --offline --json`),
-and the warm update's median wall minus bare `python -c pass` measured interleaved in the same run.
+markdown table: cold build wall (median of --cold-runs, each governor run interleaved with a ccusage
+`claude daily --offline --json` run on the same corpus) and peak RSS for both, their ratio, and the warm
+update's median wall minus bare `python -c pass` measured interleaved in the same run.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -79,20 +81,31 @@ def append_turn(corpus: str, n: int) -> str:
     return newest
 
 
-def bench_corpus(corpus: str, ccusage: str | None, runs: int) -> dict:
-    home = tempfile.mkdtemp(prefix="gov-bench-")
-    env = env_with(GOVERNOR_HOME=home, CLAUDE_CONFIG_DIR=corpus)
+def bench_corpus(corpus: str, ccusage: str | None, runs: int, cold_runs: int) -> dict:
     result: dict = {"corpus": corpus, "size_mb": corpus_size(corpus) / 1e6}
     cmd = [sys.executable, "-m", "governor", "daily", "--json", "--tz", "UTC"]
-    result["gov_cold_s"], result["gov_cold_rss_mb"] = peak_rss_mb(cmd, env)
-    if ccusage:
-        cc = [ccusage, "claude", "daily", "--json", "--offline", "-z", "UTC"]
-        walls, rss = [], 0
-        for _ in range(3):
+    cc = [ccusage, "claude", "daily", "--json", "--offline", "-z", "UTC"] if ccusage else None
+    gov_walls: list[float] = []
+    cc_walls: list[float] = []
+    gov_rss = cc_rss = 0
+    homes: list[str] = []
+    for _ in range(cold_runs):  # interleaved, each governor run on an empty ledger
+        if homes:
+            shutil.rmtree(homes[-1], ignore_errors=True)
+        homes.append(tempfile.mkdtemp(prefix="gov-bench-"))
+        env = env_with(GOVERNOR_HOME=homes[-1], CLAUDE_CONFIG_DIR=corpus)
+        wall, mb = peak_rss_mb(cmd, env)
+        gov_walls.append(wall)
+        gov_rss = max(gov_rss, mb)
+        if cc:
             wall, mb = peak_rss_mb(cc, env)
-            walls.append(wall)
-            rss = max(rss, mb)
-        result["ccusage_s"], result["ccusage_rss_mb"] = sorted(walls)[1], rss
+            cc_walls.append(wall)
+            cc_rss = max(cc_rss, mb)
+    result["gov_cold_s"], result["gov_cold_rss_mb"] = statistics.median(gov_walls), gov_rss
+    result["gov_cold_runs"] = gov_walls
+    if cc:
+        result["ccusage_s"], result["ccusage_rss_mb"] = statistics.median(cc_walls), cc_rss
+        result["ccusage_runs"] = cc_walls
     bare, warm, session = [], [], []
     for i in range(runs):  # interleaved so machine noise hits all alike
         bare.append(timed(BARE, env)[0])
@@ -104,7 +117,7 @@ def bench_corpus(corpus: str, ccusage: str | None, runs: int) -> dict:
     result["session_ms"] = median_ms(session)
     result["warm_over_bare_ms"] = result["warm_ms"] - result["bare_ms"]
     result["session_over_bare_ms"] = result["session_ms"] - result["bare_ms"]
-    shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(homes[-1], ignore_errors=True)
     return result
 
 
@@ -114,23 +127,30 @@ def main() -> None:
     )
     parser.add_argument("corpora", nargs="+")
     parser.add_argument("--ccusage", default=shutil.which("ccusage"))
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=15, help="warm-update samples")
+    parser.add_argument("--cold-runs", type=int, default=5, help="cold builds (each interleaved with ccusage)")
     args = parser.parse_args()
     print(f"machine: {machine()}\n")
     print(
-        "| corpus | size | governor cold | RSS | ccusage cold | RSS | bare python "
+        "| corpus | size | governor cold | RSS | ccusage cold | RSS | ratio | bare python "
         "| warm update, session files (hooks) − bare | warm update, full rescan (reports) − bare |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for corpus in args.corpora:
-        r = bench_corpus(corpus, args.ccusage, args.runs)
-        cc = f"{r['ccusage_s']:.2f} s | {r['ccusage_rss_mb']} MB" if "ccusage_s" in r else "n/a | n/a"
+        r = bench_corpus(corpus, args.ccusage, args.runs, args.cold_runs)
+        if "ccusage_s" in r:
+            cc = f"{r['ccusage_s']:.2f} s | {r['ccusage_rss_mb']} MB | {r['gov_cold_s'] / r['ccusage_s']:.2f}×"
+        else:
+            cc = "n/a | n/a | n/a"
         print(
             f"| {os.path.basename(corpus)} | {r['size_mb']:,.0f} MB | {r['gov_cold_s']:.2f} s | "
             f"{r['gov_cold_rss_mb']} MB | {cc} | {r['bare_ms']:.1f} ms | {r['session_over_bare_ms']:.1f} ms | "
             f"{r['warm_over_bare_ms']:.1f} ms |",
             flush=True,
         )
+        runs = ", ".join(f"{w:.2f}" for w in r["gov_cold_runs"])
+        cc_runs = ", ".join(f"{w:.2f}" for w in r.get("ccusage_runs", []))
+        print(f"<!-- {os.path.basename(corpus)} cold runs (s): governor {runs}; ccusage {cc_runs} -->", flush=True)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ PARALLEL_MIN_BYTES = 256 * 1024 * 1024  # below this a single process is faster 
 BATCH_BYTES = 64 * 1024 * 1024  # transcript bytes per transaction outside hooks
 FAST_PARSE_MIN_BYTES = 48 * 1024 * 1024  # from here transcript_fast repays its ~0.1 s import
 TASK_BYTES = 32 * 1024 * 1024  # transcript bytes a worker parses per task
-IN_FLIGHT = 2  # tasks parsed and waiting for the writer at most (besides one per worker): bounds memory
+IN_FLIGHT = 3  # tasks queued or parsed but not yet written, per worker, at most: bounds memory
 
 _BETTER = (
     "(excluded.output > usage.output OR (excluded.output = usage.output AND ("
@@ -329,33 +329,42 @@ def _size(path: str) -> int:
 def _parse_in_pool(
     jobs: list[tuple[str, str, int, bool]],
 ) -> Iterable[tuple[str, list[tuple[Any, ...]], int, int]]:
-    """Results as the workers finish them, with at most IN_FLIGHT tasks parsed or waiting for the writer:
-    a slow writer cannot pile them up in memory."""
+    """Results as they are parsed, by worker processes and by this one: whenever no worker result waits
+    for the writer, this process parses the next task itself, so one process per core is busy and none
+    waits (a pool of one worker per core plus this writer oversubscribes the cores by a third). At most
+    IN_FLIGHT tasks are queued per worker: a slow writer cannot pile results up in memory."""
     import multiprocessing
     import queue
 
-    workers = min(os.cpu_count() or 2, 4)
+    workers = max(1, min((os.cpu_count() or 2) - 1, 3))
     if jobs and jobs[0][3]:
         import governor.transcript_fast  # noqa: F401  (imported once here, not in every forked worker)
     tasks = iter(_tasks(jobs))
     finished: queue.SimpleQueue[Any] = queue.SimpleQueue()
     pool = multiprocessing.get_context("fork").Pool(workers)
-    try:
-        running = 0
-        for task in tasks:
+    queued = 0
+
+    def top_up() -> None:
+        nonlocal queued
+        while queued < IN_FLIGHT * workers and (task := next(tasks, None)) is not None:
             pool.apply_async(_parse_files, (task,), callback=finished.put, error_callback=finished.put)
-            running += 1
-            if running >= IN_FLIGHT + workers:
-                break
-        while running:
-            results = finished.get()
-            running -= 1
+            queued += 1
+
+    try:
+        top_up()
+        while queued:
+            try:
+                results = finished.get_nowait()
+            except queue.Empty:
+                task = next(tasks, None)
+                if task is not None:
+                    yield from _parse_files(task)  # the workers are busy: parse here rather than wait
+                    continue
+                results = finished.get()
+            queued -= 1
             if isinstance(results, BaseException):
                 raise results
-            following = next(tasks, None)
-            if following is not None:
-                pool.apply_async(_parse_files, (following,), callback=finished.put, error_callback=finished.put)
-                running += 1
+            top_up()
             yield from results
     finally:
         pool.terminate()

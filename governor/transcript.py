@@ -55,8 +55,8 @@ def parse_timestamp(value: Any) -> float:
         len(value) == 24
         and value[23] == "Z"
         and value[13] + value[16] + value[19] == "::."
-        and (rest := value[14:16] + value[17:19] + value[20:23]).isascii()
-        and rest.isdigit()
+        and (digits := value[14:16] + value[17:19] + value[20:23]).isascii()
+        and digits.isdigit()  # ASCII 0-9 only: int() would also take "+5", " 5" or other scripts' digits
     ):
         hour = _HOURS.get(value[:13])
         if hour is None:
@@ -64,9 +64,9 @@ def parse_timestamp(value: Any) -> float:
             if len(_HOURS) > 4096:
                 _HOURS.clear()
             _HOURS[value[:13]] = hour
-        minutes, seconds = int(rest[:2]), int(rest[2:4])
-        if minutes < 60 and seconds < 60:
-            return ((hour + minutes * 60 + seconds) * 1000 + int(rest[4:])) / 1000
+        mmssfff = int(digits)
+        if mmssfff < 6_000_000 and mmssfff % 100_000 < 60_000:  # minutes and seconds under 60
+            return (hour * 1000 + mmssfff // 100_000 * 60_000 + mmssfff % 100_000) / 1000
     return _parse_iso(value)
 
 
