@@ -18,7 +18,11 @@ from governor import db, tail
 from governor.transcript import UsageRecord, parse_block
 
 KIND = "claude"
-PARALLEL_MIN_BYTES = 256 * 1024 * 1024  # below this a single process is faster than a pool
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this a single process is faster than a pool
+# From here a scan outside a hook loads in one transaction without the usage indexes and roll-up triggers
+# and rebuilds them after, which costs time in proportion to the whole ledger: worth it for this much new
+# transcript, or for any parallel scan into an empty ledger (a first scan).
+BULK_MIN_BYTES = 256 * 1024 * 1024
 BATCH_BYTES = 64 * 1024 * 1024  # transcript bytes per transaction outside hooks
 FAST_PARSE_MIN_BYTES = 48 * 1024 * 1024  # from here transcript_fast repays its ~0.1 s import
 TASK_BYTES = 32 * 1024 * 1024  # transcript bytes a worker parses per task
@@ -222,18 +226,22 @@ def ingest(
     total_bytes, done_bytes = stats.bytes_read, 0
     if total_bytes >= FAST_PARSE_MIN_BYTES:
         jobs = [(path, project, start, True) for path, project, start, _fast in jobs]
-    bulk = total_bytes >= PARALLEL_MIN_BYTES
+    parallel = parallel and total_bytes >= PARALLEL_MIN_BYTES
+    bulk = budget_s is None and (
+        total_bytes >= BULK_MIN_BYTES
+        or (total_bytes >= PARALLEL_MIN_BYTES and conn.execute("SELECT 1 FROM usage LIMIT 1").fetchone() is None)
+    )
     # Commit every BATCH_BYTES of transcript (a hook: every file), so a kill loses at most one batch and
     # a scan is not slowed down by a commit (and WAL checkpoint) per file. A big first scan outside a hook
     # is one transaction that loads without the indexes and roll-up triggers and rebuilds them at the end:
     # several times faster, and a kill still leaves the ledger as it was.
     batch_limit: float = 0 if budget_s is not None else BATCH_BYTES
-    results = _parse_all(jobs, parallel and bulk)
+    results = _parse_all(jobs, parallel)
     pending_bytes = 0
     tx: db.transaction | None = None
     saved: list[str] | None = None
     held: dict[str, tail.Cursor] | None = None  # the cursors as of our write lock, when we hold it throughout
-    if bulk and budget_s is None:
+    if bulk:
         conn.execute("PRAGMA cache_size=-131072")
         tx = db.transaction(conn)
         tx.__enter__()

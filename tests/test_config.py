@@ -21,6 +21,12 @@ def test_example_is_valid_and_documents_every_default() -> None:
     assert set(k for k in raw if not k.startswith("_")) == set(config_schema.defaults())
 
 
+def test_without_budget_json_the_defaults_come_from_the_packaged_example(tmp_path: Path) -> None:
+    """No pydantic on a first run without budget.json: the packaged example minus its comments must be
+    exactly the schema's defaults."""
+    assert config.validate_file(str(tmp_path / "absent.json")) == config_schema.defaults()
+
+
 def test_packaged_example_is_identical() -> None:
     assert (REPO_ROOT / "budget.example.json").read_bytes() == (
         REPO_ROOT / "governor" / "data" / "budget.example.json"
