@@ -18,6 +18,7 @@ from governor import db, tail
 from governor.transcript import UsageRecord, parse_block
 
 KIND = "claude"
+Job = tuple[str, str, int]  # a file to parse: (path, project, offset to read from)
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this a single process is faster than a pool
 # From here a scan outside a hook loads in one transaction without the usage indexes and roll-up triggers
 # and rebuilds them after, which costs time in proportion to the whole ledger: worth it for this much new
@@ -140,12 +141,12 @@ def session_files(transcript_path: object, roots: list[str]) -> list[tuple[str, 
     return found
 
 
-def _parse_file(job: tuple[str, str, int, bool]) -> tuple[str, list[tuple[Any, ...]], int, int]:
+def _parse_file(job: Job, fast: bool = False) -> tuple[str, list[tuple[Any, ...]], int, int]:
     """Parse one file from `start`: (path, its records pre-merged per key as plain tuples for UPSERT,
     offset after the last complete line, bad lines). `fast`: extract records with transcript_fast (worth
     its ~0.1 s import on a scan). Plain tuples: a worker pickles them, and sqlite3 binds them, several
     times faster than a tuple subclass."""
-    path, project, start, fast = job
+    path, project, start = job
     parser: Callable[[bytes, str], UsageRecord | None] | None = None
     if fast:
         from governor.transcript_fast import record_from_line as parser
@@ -210,7 +211,7 @@ def ingest(
         cursors = tail.load_cursors(conn, KIND)
     else:  # a hook reading one session: look up just its files' cursors, not thousands
         cursors = {p: c for p, _proj, _st in found if (c := tail.load_cursor(conn, p)) is not None}
-    jobs: list[tuple[str, str, int, bool]] = []
+    jobs: list[Job] = []
     stat_of: dict[str, os.stat_result] = {}
     for path, project, st in found:
         cursor = cursors.get(path)
@@ -220,12 +221,11 @@ def ingest(
         start = tail.start_offset(st, cursor)
         if start is None:
             continue
-        jobs.append((path, project, start, False))
+        jobs.append((path, project, start))
         stat_of[path] = st
         stats.bytes_read += st.st_size - start
     total_bytes, done_bytes = stats.bytes_read, 0
-    if total_bytes >= FAST_PARSE_MIN_BYTES:
-        jobs = [(path, project, start, True) for path, project, start, _fast in jobs]
+    fast = total_bytes >= FAST_PARSE_MIN_BYTES
     parallel = parallel and total_bytes >= PARALLEL_MIN_BYTES
     bulk = budget_s is None and (
         total_bytes >= BULK_MIN_BYTES
@@ -236,7 +236,7 @@ def ingest(
     # is one transaction that loads without the indexes and roll-up triggers and rebuilds them at the end:
     # several times faster, and a kill still leaves the ledger as it was.
     batch_limit: float = 0 if budget_s is not None else BATCH_BYTES
-    results = _parse_all(jobs, parallel)
+    results = _parse_all(jobs, parallel, fast)
     pending_bytes = 0
     tx: db.transaction | None = None
     saved: list[str] | None = None
@@ -301,22 +301,22 @@ def _close(results: Iterable[object]) -> None:
 
 
 def _parse_all(
-    jobs: list[tuple[str, str, int, bool]], parallel: bool
+    jobs: list[Job], parallel: bool, fast: bool
 ) -> Iterable[tuple[str, list[tuple[Any, ...]], int, int]]:
     if not parallel or len(jobs) < 2 or (os.cpu_count() or 1) < 2:
-        return map(_parse_file, jobs)
-    return _parse_in_pool(jobs)
+        return (_parse_file(job, fast) for job in jobs)
+    return _parse_in_pool(jobs, fast)
 
 
-def _parse_files(jobs: list[tuple[str, str, int, bool]]) -> list[tuple[str, list[tuple[Any, ...]], int, int]]:
-    return [_parse_file(job) for job in jobs]
+def _parse_files(jobs: list[Job], fast: bool) -> list[tuple[str, list[tuple[Any, ...]], int, int]]:
+    return [_parse_file(job, fast) for job in jobs]
 
 
-def _tasks(jobs: list[tuple[str, str, int, bool]]) -> list[list[tuple[str, str, int, bool]]]:
+def _tasks(jobs: list[Job]) -> list[list[Job]]:
     """Jobs in groups of about TASK_BYTES, biggest files first (balances the workers' last tasks): a task
     per file would cost a round trip to a worker for each of thousands of small transcripts."""
     jobs = sorted(jobs, key=lambda j: -_size(j[0]))
-    tasks: list[list[tuple[str, str, int, bool]]] = []
+    tasks: list[list[Job]] = []
     size = TASK_BYTES
     for job in jobs:
         if size >= TASK_BYTES:
@@ -335,7 +335,7 @@ def _size(path: str) -> int:
 
 
 def _parse_in_pool(
-    jobs: list[tuple[str, str, int, bool]],
+    jobs: list[Job], fast: bool
 ) -> Iterable[tuple[str, list[tuple[Any, ...]], int, int]]:
     """Results as they are parsed, by worker processes and by this one: whenever no worker result waits
     for the writer, this process parses the next task itself, so one process per core is busy and none
@@ -345,7 +345,7 @@ def _parse_in_pool(
     import queue
 
     workers = max(1, min((os.cpu_count() or 2) - 1, 3))
-    if jobs and jobs[0][3]:
+    if fast:
         import governor.transcript_fast  # noqa: F401  (imported once here, not in every forked worker)
     tasks = iter(_tasks(jobs))
     finished: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -355,7 +355,7 @@ def _parse_in_pool(
     def top_up() -> None:
         nonlocal queued
         while queued < IN_FLIGHT * workers and (task := next(tasks, None)) is not None:
-            pool.apply_async(_parse_files, (task,), callback=finished.put, error_callback=finished.put)
+            pool.apply_async(_parse_files, (task, fast), callback=finished.put, error_callback=finished.put)
             queued += 1
 
     try:
@@ -366,7 +366,7 @@ def _parse_in_pool(
             except queue.Empty:
                 task = next(tasks, None)
                 if task is not None:
-                    yield from _parse_files(task)  # the workers are busy: parse here rather than wait
+                    yield from _parse_files(task, fast)  # the workers are busy: parse here rather than wait
                     continue
                 results = finished.get()
             queued -= 1
