@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from governor import db, tail
-from governor.transcript import UsageRecord, parse_block
+from governor.transcript import parse_block
 
 KIND = "claude"
 Job = tuple[str, str, int]  # a file to parse: (path, project, offset to read from)
@@ -143,25 +143,24 @@ def session_files(transcript_path: object, roots: list[str]) -> list[tuple[str, 
 
 def _parse_file(job: Job, fast: bool = False) -> tuple[str, list[tuple[Any, ...]], int, int]:
     """Parse one file from `start`: (path, its records pre-merged per key as plain tuples for UPSERT,
-    offset after the last complete line, bad lines). `fast`: extract records with transcript_fast (worth
-    its ~0.1 s import on a scan). Plain tuples: a worker pickles them, and sqlite3 binds them, several
-    times faster than a tuple subclass."""
+    offset after the last complete line, bad lines). `fast`: parse with transcript_fast (worth its ~0.1 s
+    import on a scan)."""
     path, project, start = job
-    parser: Callable[[bytes, str], UsageRecord | None] | None = None
+    parse: Callable[[bytes, str], tuple[list[Any], int]] = parse_block
     if fast:
-        from governor.transcript_fast import record_from_line as parser
-    records: list[UsageRecord] = []
+        from governor.transcript_fast import parse_block as parse
+    records: list[tuple[Any, ...]] = []
     bad = 0
     offset = start
     for block, end in tail.iter_blocks(path, start):
         offset = end
-        got, bad_here = parse_block(block, project, parser)
+        got, bad_here = parse(block, project)
         records.extend(got)
         bad += bad_here
     return path, _collapse(records), offset, bad
 
 
-def _collapse(records: list[UsageRecord]) -> list[tuple[Any, ...]]:
+def _collapse(records: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Pre-merge repeats within one file (one row per content block) by UPSERT's rules, so SQLite sees
     one row per key; plain tuples (a worker pickles them, and sqlite3 binds them, several times faster
     than a tuple subclass). Indexes, not field names: a first scan runs this a million times."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +45,17 @@ class Malformed(ValueError):
 _HOURS: dict[str, int] = {}  # "YYYY-MM-DDTHH" -> epoch seconds: a scan parses a million timestamps
 
 
+def epoch_hour(prefix: str) -> int:
+    """Epoch seconds of a UTC hour given as "YYYY-MM-DDTHH" (cached); Malformed if there is no such hour."""
+    hour = _HOURS.get(prefix)
+    if hour is None:
+        hour = int(_parse_iso(prefix + ":00:00+00:00"))
+        if len(_HOURS) > 4096:
+            _HOURS.clear()
+        _HOURS[prefix] = hour
+    return hour
+
+
 def parse_timestamp(value: Any) -> float:
     if not isinstance(value, str) or not value:
         raise Malformed("no timestamp")
@@ -58,14 +68,11 @@ def parse_timestamp(value: Any) -> float:
         and (digits := value[14:16] + value[17:19] + value[20:23]).isascii()
         and digits.isdigit()  # ASCII 0-9 only: int() would also take "+5", " 5" or other scripts' digits
     ):
-        hour = _HOURS.get(value[:13])
-        if hour is None:
-            hour = int(_parse_iso(value[:13] + ":00:00+00:00"))
-            if len(_HOURS) > 4096:
-                _HOURS.clear()
-            _HOURS[value[:13]] = hour
         mmssfff = int(digits)
         if mmssfff < 6_000_000 and mmssfff % 100_000 < 60_000:  # minutes and seconds under 60
+            hour = _HOURS.get(value[:13])
+            if hour is None:
+                hour = epoch_hour(value[:13])
             return (hour * 1000 + mmssfff // 100_000 * 60_000 + mmssfff % 100_000) / 1000
     return _parse_iso(value)
 
@@ -138,13 +145,10 @@ def record_from_row(row: Any, project: str) -> UsageRecord | None:
     )
 
 
-def parse_block(
-    block: bytes, project: str, fast: Callable[[bytes, str], UsageRecord | None] | None = None
-) -> tuple[list[UsageRecord], int]:
-    """Records in a block of lines, and how many lines were malformed. `fast` (a first scan passes
-    transcript_fast.record_from_line) turns a plain row into its record; a line it refuses goes to
-    json.loads and record_from_row, which decide."""
-    records: list[UsageRecord] = []
+def usage_lines(block: bytes) -> tuple[list[bytes], int]:
+    """The lines of a block that may carry usage, and how many lines are junk or torn (counted as
+    malformed); a valid row without usage needs no parsing and is dropped here."""
+    lines: list[bytes] = []
     bad = 0
     find, rfind = block.find, block.rfind
     start, size = 0, len(block)
@@ -152,31 +156,34 @@ def parse_block(
         end = find(b"\n", start)
         if end < 0:
             end = size
-        if rfind(b'"usage"', start, end) < 0:  # cheap pre-filter: only assistant rows carry usage
-            if not (block[start] == 0x7B and block[end - 1] == 0x7D):  # not plainly `{...}`: look closer
-                line = block[start:end].strip()
-                if line and (line[:1] != b"{" or line[-1:] != b"}"):
-                    bad += 1  # junk or a torn line; a valid row without usage needs no parsing
-        else:
-            try:
-                record = _record_of(block[start:end], project, fast)
-            except (ValueError, UnicodeDecodeError, RecursionError):
+        if rfind(b'"usage"', start, end) >= 0:  # cheap pre-filter: only assistant rows carry usage
+            lines.append(block[start:end])
+        elif not (block[start] == 0x7B and block[end - 1] == 0x7D):  # not plainly `{...}`: look closer
+            line = block[start:end].strip()
+            if line and (line[:1] != b"{" or line[-1:] != b"}"):
                 bad += 1
-            else:
-                if record is not None:
-                    records.append(record)
         start = end + 1
+    return lines, bad
+
+
+def parse_block(block: bytes, project: str) -> tuple[list[UsageRecord], int]:
+    """Records in a block of lines, and how many lines were malformed (transcript_fast.parse_block gives
+    the same records faster, for a scan that repays its import)."""
+    records: list[UsageRecord] = []
+    lines, bad = usage_lines(block)
+    for line in lines:
+        try:
+            record = record_from_line(line, project)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            bad += 1
+        else:
+            if record is not None:
+                records.append(record)
     return records, bad
 
 
-def _record_of(
-    line: bytes, project: str, fast: Callable[[bytes, str], UsageRecord | None] | None
-) -> UsageRecord | None:
-    if fast is not None:
-        try:
-            return fast(line, project)
-        except ValueError:
-            pass  # not the plain shape, or not JSON: the json path decides
+def record_from_line(line: bytes, project: str) -> UsageRecord | None:
+    """The record of one line; ValueError (or UnicodeDecodeError, RecursionError) when it is malformed."""
     return record_from_row(json.loads(line), project)
 
 

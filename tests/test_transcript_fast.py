@@ -10,9 +10,8 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from governor import transcript
+from governor import transcript, transcript_fast
 from governor.transcript import Malformed, parse_block, parse_timestamp, record_from_row
-from governor.transcript_fast import record_from_line
 from tests.helpers import assistant_row, jsonl, user_row
 
 # Values a field might hold in a transcript written by some other version, or damaged: the right type,
@@ -85,16 +84,22 @@ def json_path(line: bytes) -> object:
         return Malformed
 
 
+def fast_path(block: bytes) -> tuple[list[transcript.UsageRecord], int]:
+    """transcript_fast.parse_block's answer, its plain tuples as records (asserting they are plain)."""
+    records, bad = transcript_fast.parse_block(block, "proj")
+    assert all(type(r) is tuple for r in records)
+    return [transcript.UsageRecord(*r) for r in records], bad
+
+
 @settings(max_examples=600, deadline=None)
 @given(row=rows())
-def test_the_fast_path_gives_the_json_paths_record_or_leaves_the_line_to_it(row: Any) -> None:
+def test_the_fast_path_gives_the_json_paths_record(row: Any) -> None:
     line = json.dumps(row).encode()
-    try:
-        fast = record_from_line(line, "proj")
-    except ValueError:
-        return  # parse_block then asks the json path: no divergence possible
-    assert fast == json_path(line)
-    assert type(fast) in (transcript.UsageRecord, type(None))
+    expected = json_path(line)
+    if expected is Malformed:
+        assert fast_path(line) == ([], 1)
+    else:
+        assert fast_path(line) == ([expected] if expected is not None else [], 0)
 
 
 @settings(max_examples=150, deadline=None)
@@ -104,7 +109,7 @@ def test_the_fast_path_gives_the_json_paths_record_or_leaves_the_line_to_it(row:
                                 st.binary(max_size=20)), max_size=12))
 def test_a_block_parses_the_same_with_and_without_the_fast_path(lines: list[bytes]) -> None:
     block = b"\n".join(lines)
-    assert parse_block(block, "proj", record_from_line) == parse_block(block, "proj")
+    assert fast_path(block) == parse_block(block, "proj")
 
 
 def test_json_only_forms_fall_back_and_keep_their_meaning() -> None:
@@ -120,7 +125,7 @@ def test_json_only_forms_fall_back_and_keep_their_meaning() -> None:
         json.dumps(assistant_row(message_id=None, request_id=None)).encode(),  # hashed key: json path
     ]
     for line in lines:
-        records, bad = parse_block(line, "proj", record_from_line)
+        records, bad = fast_path(line)
         assert (records, bad) == parse_block(line, "proj")
         assert bad == 0 and len(records) == 1
 
@@ -128,14 +133,14 @@ def test_json_only_forms_fall_back_and_keep_their_meaning() -> None:
 def test_infinite_or_nan_token_counts_are_malformed_not_a_crash() -> None:
     for text in ("1e400", "NaN", "-Infinity"):
         line = jsonl([assistant_row(output_tokens=123456)]).replace("123456", text).encode()
-        for fast in (None, record_from_line):
-            assert parse_block(line, "proj", fast) == ([], 1)
+        assert parse_block(line, "proj") == fast_path(line) == ([], 1)
 
 
 def test_lines_are_split_and_junk_counted_as_before() -> None:
     good = jsonl([user_row(), assistant_row(output_tokens=9)]).encode()
     block = b"\n\n  \n" + good + b"garbage\n{torn" + b"\r\n" + good.replace(b"\n", b"\r\n")
-    records, bad = parse_block(block, "proj", record_from_line)
+    records, bad = fast_path(block)
+    assert (records, bad) == parse_block(block, "proj")
     assert [r.output for r in records] == [9, 9]
     assert bad == 2
 
@@ -165,3 +170,20 @@ def test_the_timestamp_shortcut_equals_datetime(day, hour, minute, second, ms, s
         got = Malformed
     assert got == expected
     assert not (isinstance(got, float) and math.isnan(got))
+    line = json.dumps(assistant_row(timestamp=text)).encode()  # the fast parser reads digits by position
+    assert fast_path(line) == parse_block(line, "proj")
+
+
+def test_rows_of_claude_codes_plain_shape_never_reach_the_json_path(monkeypatch: Any) -> None:
+    """The speed of a first scan rests on this: a plain row (ids, canonical timestamp, split or not) is
+    read by the validator alone."""
+    block = jsonl([user_row(), assistant_row(output_tokens=9), assistant_row(message_id="msg_2", cache_1h=40),
+                   assistant_row(message_id="msg_3", model="<synthetic>")]).encode()
+    expected = parse_block(block, "proj")
+
+    def refuse(line: bytes, project: str) -> None:
+        raise AssertionError(f"json path asked for {line[:60]!r}")
+
+    monkeypatch.setattr(transcript_fast, "record_from_line", refuse)
+    assert fast_path(block) == expected
+    assert len(expected[0]) == 2
