@@ -10,34 +10,50 @@ import os
 import sqlite3
 import time
 
-from governor import paths
+from governor import paths, pricing
 from governor.log import log
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
+MIGRATABLE = (6,)  # older versions whose usage rows are kept: only the roll-ups changed since (rebuilt)
 
 # Roll-ups kept exact by triggers (table, bucket column, seconds): a hook sums a week from ~170 hourly rows
-# per model, the edge hours from 5-minute rows, and only the last few minutes from raw responses.
+# per model, the edge hours from 5-minute rows, and only the last few minutes from raw responses. Rows are
+# apart per long-context flag and carry the cache-write split, so reports price from them exactly too.
 ROLLUPS = (("usage_hourly", "hour", 3600), ("usage_rollup", "bucket", 300))
-_SUMS = ("input", "output", "cache_creation", "cache_read")
+_SUMS = ("input", "output", "cache_creation", "cache_read", "cache_5m", "cache_1h")
+# 1 when a request's prompt exceeded the long-context threshold (priced apart for some models)
+LONG_CONTEXT = f"(input + cache_creation + cache_read > {pricing.LONG_CONTEXT_TOKENS})"
 
 
 def _rollup_table(table: str, column: str) -> str:
     return (f"CREATE TABLE IF NOT EXISTS {table}(\n    {column} INTEGER NOT NULL, model TEXT NOT NULL,\n    "
+            "long_context INTEGER NOT NULL, "
             + ", ".join(f"{c} INTEGER NOT NULL" for c in _SUMS)
-            + f", responses INTEGER NOT NULL,\n    PRIMARY KEY({column}, model)\n);\n")
+            + f", responses INTEGER NOT NULL,\n    PRIMARY KEY({column}, model, long_context)\n);\n")
+
+
+def _values(row: str) -> tuple[str, str, list[str]]:
+    """A usage row's (model, long-context flag, summed values) as SQL over `row` (new or old) in a trigger."""
+    long_context = f"({row}.input + {row}.cache_creation + {row}.cache_read > {pricing.LONG_CONTEXT_TOKENS})"
+    sums = [f"COALESCE({row}.{c}, 0)" if c in ("cache_5m", "cache_1h") else f"{row}.{c}" for c in _SUMS]
+    return f"COALESCE({row}.model, '')", long_context, sums
 
 
 def _rollup_add(table: str, column: str, seconds: int) -> str:
+    model, long_context, sums = _values("new")
     added = ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMS)
-    return (f"    INSERT INTO {table} VALUES(CAST(new.ts / {seconds} AS INTEGER), COALESCE(new.model, ''), "
-            + ", ".join(f"new.{c}" for c in _SUMS)
-            + f", 1)\n    ON CONFLICT({column}, model) DO UPDATE SET {added}, responses = responses + 1;\n")
+    return (f"    INSERT INTO {table} VALUES(CAST(new.ts / {seconds} AS INTEGER), {model}, {long_context}, "
+            + ", ".join(sums)
+            + f", 1)\n    ON CONFLICT({column}, model, long_context) DO UPDATE SET {added},"
+            " responses = responses + 1;\n")
 
 
 def _rollup_remove(table: str, column: str, seconds: int) -> str:
-    removed = ", ".join(f"{c} = {c} - old.{c}" for c in _SUMS)
+    model, long_context, sums = _values("old")
+    removed = ", ".join(f"{c} = {c} - {v}" for c, v in zip(_SUMS, sums, strict=True))
     return (f"    UPDATE {table} SET {removed}, responses = responses - 1\n"
-            f"    WHERE {column} = CAST(old.ts / {seconds} AS INTEGER) AND model = COALESCE(old.model, '');\n")
+            f"    WHERE {column} = CAST(old.ts / {seconds} AS INTEGER) AND model = {model}"
+            f" AND long_context = {long_context};\n")
 
 
 ROLLUP_SCHEMA = (
@@ -128,7 +144,13 @@ def _ensure_schema(conn: sqlite3.Connection) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return
-    if version not in (0, SCHEMA_VERSION):  # an older cache: rebuilt from the transcripts
+    if version in MIGRATABLE:
+        with transaction(conn):  # re-read inside the lock: a concurrent process may have migrated it
+            if conn.execute("PRAGMA user_version").fetchone()[0] in MIGRATABLE:
+                _migrate(conn)
+                log(f"ledger migrated from schema {version} to {SCHEMA_VERSION}")
+        return
+    if version != 0:  # an older cache: rebuilt from the transcripts
         raise sqlite3.DatabaseError(f"ledger schema {version}, expected {SCHEMA_VERSION}")
     conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
 
@@ -218,15 +240,42 @@ def restore_usage_derivatives(conn: sqlite3.Connection, saved: list[str]) -> Non
     finest roll-up is summed from the responses, each coarser one from it (its buckets nest: seconds are
     multiples), which on a first scan of a million responses halves the work."""
     finest_table, finest_column, finest_seconds = min(ROLLUPS, key=lambda r: r[2])
-    sums = ", ".join(f"SUM({c})" for c in _SUMS)
     for table, _column, seconds in sorted(ROLLUPS, key=lambda r: r[2]):
         conn.execute(f"DELETE FROM {table}")
         if table == finest_table:
-            source = f"SELECT CAST(ts / {seconds} AS INTEGER), COALESCE(model, ''), {sums}, COUNT(*) FROM usage"
+            sums = ", ".join(f"SUM(COALESCE({c}, 0))" for c in _SUMS)
+            source = (f"SELECT CAST(ts / {seconds} AS INTEGER), COALESCE(model, ''), {LONG_CONTEXT}, {sums},"
+                      " COUNT(*) FROM usage")
         else:  # integer division truncates like CAST does, so the buckets nest for any ts
             assert seconds % finest_seconds == 0, (table, seconds)
-            source = (f"SELECT {finest_column} * {finest_seconds} / {seconds}, model, {sums}, SUM(responses)"
-                      f" FROM {finest_table}")
-        conn.execute(f"INSERT INTO {table} {source} GROUP BY 1, 2")
+            sums = ", ".join(f"SUM({c})" for c in _SUMS)
+            source = (f"SELECT {finest_column} * {finest_seconds} / {seconds}, model, long_context, {sums},"
+                      f" SUM(responses) FROM {finest_table}")
+        conn.execute(f"INSERT INTO {table} {source} GROUP BY 1, 2, 3")
     for sql in saved:
         conn.execute(sql)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Inside a write transaction: bring a MIGRATABLE ledger to SCHEMA_VERSION, keeping every row of
+    usage, captures, router events and hook state. Since version 6 only the roll-ups changed (a
+    long-context flag and the cache-write split): they are dropped and summed anew from the responses."""
+    for table, _column, _seconds in ROLLUPS:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    for trigger in ("usage_rollup_insert", "usage_rollup_update"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    for statement in _statements(ROLLUP_SCHEMA):
+        conn.execute(statement)
+    restore_usage_derivatives(conn, [])
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _statements(script: str) -> list[str]:
+    """A schema script's statements, one each (a trigger's body keeps its inner semicolons)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return statements

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from typing import Any
 
@@ -12,9 +13,7 @@ _SUMS = (
     "SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read),"
     " SUM(COALESCE(cache_5m, 0)), SUM(COALESCE(cache_1h, 0)), COUNT(*)"
 )
-BUCKET_SECONDS = 900  # every zone offset in use is a multiple of 15 minutes
-# 1 when the request's prompt exceeded the long-context threshold (priced apart for some models)
-_LONG = f"(input + cache_creation + cache_read > {pricing.LONG_CONTEXT_TOKENS})"
+_LONG = db.LONG_CONTEXT
 
 
 def _tokens(row: tuple[Any, ...]) -> Tokens:
@@ -88,15 +87,45 @@ def weighted_between(
 def buckets(
     conn: sqlite3.Connection, start: float | None, end: float | None
 ) -> list[tuple[float, str, bool, Tokens]]:
-    """(bucket start epoch s, model, long context?, tokens) per 15-minute bucket: small enough to fold into
-    any zone's days."""
+    """(bucket start epoch s, model, long context?, tokens) per 5-minute bucket, small enough to fold into
+    any zone's days (every offset in use is a multiple of 15 minutes). Whole buckets come from the finest
+    roll-up, so a report over gigabytes of transcripts reads thousands of rows, not a million; ragged ends
+    of [start, end) from the responses."""
+    table, column, step = _LEVELS[-1]
+    first = None if start is None else math.ceil(start / step)
+    last = None if end is None else math.floor(end / step)
+    if first is not None and last is not None and last < first:  # inside one bucket
+        return _raw_buckets(conn, start, end, step)
+    edges = []
+    if start is not None and first is not None and first * step > start:
+        edges += _raw_buckets(conn, start, first * step, step)
+    if end is not None and last is not None and last * step < end:
+        edges += _raw_buckets(conn, last * step, end, step)
+    clauses, params = ["responses > 0"], []  # a response moved to another bucket leaves a zero row
+    if first is not None:
+        clauses.append(f"{column} >= ?")
+        params.append(first)
+    if last is not None:
+        clauses.append(f"{column} < ?")
+        params.append(last)
+    rows = conn.execute(
+        f"SELECT {column}, model, long_context, input, output, cache_creation, cache_read, cache_5m, cache_1h,"
+        f" responses FROM {table} WHERE {' AND '.join(clauses)}",
+        params,
+    )
+    return edges + [(r[0] * step, r[1], bool(r[2]), _tokens(r[3:])) for r in rows]
+
+
+def _raw_buckets(
+    conn: sqlite3.Connection, start: float | None, end: float | None, step: int
+) -> list[tuple[float, str, bool, Tokens]]:
     where, params = _range(start, end)
     rows = conn.execute(
-        f"SELECT CAST(ts / {BUCKET_SECONDS} AS INTEGER) AS b, model, {_LONG} AS lc, {_SUMS} FROM usage{where}"
+        f"SELECT CAST(ts / {step} AS INTEGER) AS b, model, {_LONG} AS lc, {_SUMS} FROM usage{where}"
         " GROUP BY b, model, lc",
         params,
     )
-    return [(r[0] * BUCKET_SECONDS, r[1], bool(r[2]), _tokens(r[3:])) for r in rows]
+    return [(r[0] * step, r[1], bool(r[2]), _tokens(r[3:])) for r in rows]
 
 
 def session_totals(conn: sqlite3.Connection, start: float | None, end: float | None) -> list[dict[str, Any]]:
