@@ -84,23 +84,26 @@ def weighted_between(
     return weighted(_sum_range(conn, float(start), float(end)), config)
 
 
+REPORT_SECONDS = 900  # the buckets reports fold into days: every zone offset in use is a multiple of 15 min
+
+
 def buckets(
     conn: sqlite3.Connection, start: float | None, end: float | None
 ) -> list[tuple[float, str, bool, Tokens]]:
-    """(bucket start epoch s, model, long context?, tokens) per 5-minute bucket, small enough to fold into
-    any zone's days (every offset in use is a multiple of 15 minutes). Whole buckets come from the finest
-    roll-up, so a report over gigabytes of transcripts reads thousands of rows, not a million; ragged ends
-    of [start, end) from the responses."""
+    """(bucket start epoch s, model, long context?, tokens) per REPORT_SECONDS, to fold into any zone's
+    days. Whole 5-minute buckets come from the finest roll-up, so a report over gigabytes of transcripts
+    reads thousands of rows, not a million; ragged ends of [start, end) from the responses."""
     table, column, step = _LEVELS[-1]
+    assert REPORT_SECONDS % step == 0, step
     first = None if start is None else math.ceil(start / step)
     last = None if end is None else math.floor(end / step)
     if first is not None and last is not None and last < first:  # inside one bucket
-        return _raw_buckets(conn, start, end, step)
+        return _raw_buckets(conn, start, end)
     edges = []
     if start is not None and first is not None and first * step > start:
-        edges += _raw_buckets(conn, start, first * step, step)
+        edges += _raw_buckets(conn, start, first * step)
     if end is not None and last is not None and last * step < end:
-        edges += _raw_buckets(conn, last * step, end, step)
+        edges += _raw_buckets(conn, last * step, end)
     clauses, params = ["responses > 0"], []  # a response moved to another bucket leaves a zero row
     if first is not None:
         clauses.append(f"{column} >= ?")
@@ -108,24 +111,25 @@ def buckets(
     if last is not None:
         clauses.append(f"{column} < ?")
         params.append(last)
+    sums = "SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read), SUM(cache_5m), SUM(cache_1h)"
     rows = conn.execute(
-        f"SELECT {column}, model, long_context, input, output, cache_creation, cache_read, cache_5m, cache_1h,"
-        f" responses FROM {table} WHERE {' AND '.join(clauses)}",
+        f"SELECT {column} * {step} / {REPORT_SECONDS} AS b, model, long_context, {sums}, SUM(responses)"
+        f" FROM {table} WHERE {' AND '.join(clauses)} GROUP BY b, model, long_context",
         params,
     )
-    return edges + [(r[0] * step, r[1], bool(r[2]), _tokens(r[3:])) for r in rows]
+    return edges + [(r[0] * REPORT_SECONDS, r[1], bool(r[2]), _tokens(r[3:])) for r in rows]
 
 
 def _raw_buckets(
-    conn: sqlite3.Connection, start: float | None, end: float | None, step: int
+    conn: sqlite3.Connection, start: float | None, end: float | None
 ) -> list[tuple[float, str, bool, Tokens]]:
     where, params = _range(start, end)
     rows = conn.execute(
-        f"SELECT CAST(ts / {step} AS INTEGER) AS b, model, {_LONG} AS lc, {_SUMS} FROM usage{where}"
+        f"SELECT CAST(ts / {REPORT_SECONDS} AS INTEGER) AS b, model, {_LONG} AS lc, {_SUMS} FROM usage{where}"
         " GROUP BY b, model, lc",
         params,
     )
-    return [(r[0] * step, r[1], bool(r[2]), _tokens(r[3:])) for r in rows]
+    return [(r[0] * REPORT_SECONDS, r[1], bool(r[2]), _tokens(r[3:])) for r in rows]
 
 
 def session_totals(conn: sqlite3.Connection, start: float | None, end: float | None) -> list[dict[str, Any]]:

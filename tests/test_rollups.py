@@ -48,7 +48,7 @@ def folded(rows: list[tuple[float, str, bool, pricing.Tokens]]) -> dict[Any, tup
 
 def per_response(conn: sqlite3.Connection, start: float | None, end: float | None) -> dict[Any, tuple[int, ...]]:
     """The buckets summed straight from the responses, as the report did before the roll-ups served it."""
-    return folded(usage._raw_buckets(conn, start, end, 300))
+    return folded(usage._raw_buckets(conn, start, end))
 
 
 @settings(max_examples=150, deadline=None)
