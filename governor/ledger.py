@@ -25,7 +25,7 @@ PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this a single process is faster t
 # transcript, or for any parallel scan into an empty ledger (a first scan).
 BULK_MIN_BYTES = 256 * 1024 * 1024
 BATCH_BYTES = 64 * 1024 * 1024  # transcript bytes per transaction outside hooks
-FAST_PARSE_MIN_BYTES = 48 * 1024 * 1024  # from here transcript_fast repays its ~0.1 s import
+FAST_PARSE_MIN_BYTES = 32 * 1024 * 1024  # from here transcript_fast repays its ~25 ms import (msgspec)
 TASK_BYTES = 32 * 1024 * 1024  # transcript bytes a worker parses per task
 IN_FLIGHT = 3  # tasks queued or parsed but not yet written, per worker, at most: bounds memory
 
@@ -143,7 +143,7 @@ def session_files(transcript_path: object, roots: list[str]) -> list[tuple[str, 
 
 def _parse_file(job: Job, fast: bool = False) -> tuple[str, list[tuple[Any, ...]], int, int]:
     """Parse one file from `start`: (path, its records pre-merged per key as plain tuples for UPSERT,
-    offset after the last complete line, bad lines). `fast`: parse with transcript_fast (worth its ~0.1 s
+    offset after the last complete line, bad lines). `fast`: parse with transcript_fast (worth its ~25 ms
     import on a scan)."""
     path, project, start = job
     parse: Callable[[bytes, str], tuple[list[Any], int]] = parse_block

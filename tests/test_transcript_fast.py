@@ -113,7 +113,7 @@ def test_a_block_parses_the_same_with_and_without_the_fast_path(lines: list[byte
 
 
 def test_json_only_forms_fall_back_and_keep_their_meaning() -> None:
-    """Forms pydantic_core refuses but json.loads reads (a BOM, lone surrogates, float counts) keep
+    """Forms msgspec refuses but json.loads reads (a BOM, lone surrogates, float counts) keep
     the json path's answer through parse_block."""
     plain = assistant_row(output_tokens=7)
     float_counts = assistant_row(output_tokens=7)
