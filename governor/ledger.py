@@ -173,13 +173,14 @@ def _collapse(records: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
             continue
         winner: tuple[Any, ...]
         other: tuple[Any, ...]
-        if _rank(rec) > _rank(kept):
+        if rec[4:] != kept[4:] and _rank(rec) > _rank(kept):
             winner, other = rec, kept
-        else:
+        else:  # a tie (every block of a response may carry the same usage) keeps the kept row
             winner, other = kept, rec
         # the time, session and project of the earliest row: (ts, sidechain, session_id) as _EARLIER
         first = other if (other[1], other[11], other[2]) < (winner[1], winner[11], winner[2]) else winner
-        best[key] = (key, first[1], first[2], first[3], *winner[4:])
+        if first is not kept or winner is not kept:  # rows in time order with the same usage change nothing
+            best[key] = (key, first[1], first[2], first[3], *winner[4:])
     return list(best.values())
 
 
