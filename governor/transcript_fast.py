@@ -4,8 +4,8 @@ A first scan of gigabytes of transcripts spends most of its time turning assista
 json.loads builds every content block as Python objects only for transcript.record_from_row to read ten
 fields. Here a typed msgspec decoder reads just those fields of each line, skipping the content without
 building it, and one loop turns them into plain tuples (~3x faster than the json path). It takes only
-rows of the plain shape Claude Code writes (strict types, a message id or request id, a canonical UTC
-timestamp); any other line goes to the json path, which decides. So both paths give the same records:
+rows of the plain shape Claude Code writes (strict types, a message id or request id); any other line
+goes to the json path, which decides. So both paths give the same records:
 tests/test_transcript_fast.py holds them to that.
 """
 
@@ -15,11 +15,8 @@ from typing import Annotated, Any
 
 import msgspec
 
-from governor.transcript import _HOURS, Malformed, epoch_hour, record_from_line, usage_lines
+from governor.transcript import parse_timestamp, record_from_line, usage_lines
 
-# JavaScript's toISOString, the form Claude Code writes: the loop below reads its digits by position.
-# ASCII digits only; \Z, not $, which would also match before a trailing newline.
-CANONICAL_STAMP = r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z\Z"
 Count = Annotated[int, msgspec.Meta(ge=0)]
 
 # The fields a record needs and nothing else: the decoder checks the rest of a line is JSON without
@@ -47,8 +44,8 @@ class _Message(msgspec.Struct, gc=False):
 
 
 class _Row(msgspec.Struct, gc=False):
-    timestamp: Annotated[str, msgspec.Meta(pattern=CANONICAL_STAMP)]  # required: else the json path judges
     type: str | None = None
+    timestamp: str | None = None
     message: _Message | None = None
     requestId: str | None = None  # noqa: N815 (Claude Code's field names)
     sessionId: str | None = None  # noqa: N815
@@ -60,11 +57,11 @@ _DECODER = msgspec.json.Decoder(_Row)
 
 
 def parse_block(block: bytes, project: str) -> tuple[list[tuple[Any, ...]], int]:
-    """transcript.parse_block(block, project) with plain tuples for records. One loop, no call per row: a
-    first scan runs it a million times."""
+    """transcript.parse_block(block, project) with plain tuples for records, in one loop: a first scan
+    runs it a million times."""
     records: list[tuple[Any, ...]] = []
     lines, bad = usage_lines(block)
-    decode, hours = _DECODER.decode, _HOURS
+    decode = _DECODER.decode
     for line in lines:
         try:
             row = decode(line)
@@ -80,6 +77,7 @@ def parse_block(block: bytes, project: str) -> tuple[list[tuple[Any, ...]], int]
                 key = "r:" + row.requestId
             else:
                 raise ValueError("no message id or request id: the json path hashes a key")
+            ts = parse_timestamp(row.timestamp)
         except ValueError:  # msgspec.DecodeError too: not the plain shape, or not JSON: the json path decides
             try:
                 record = record_from_line(line, project)
@@ -89,20 +87,11 @@ def parse_block(block: bytes, project: str) -> tuple[list[tuple[Any, ...]], int]
                 if record is not None:
                     records.append(tuple(record))
             continue
-        stamp = row.timestamp
-        hour = hours.get(stamp[:13])
-        if hour is None:
-            try:
-                hour = epoch_hour(stamp[:13])
-            except Malformed:  # a month 13 or an hour 24: no such time
-                bad += 1
-                continue
         split = usage.cache_creation
         records.append(
             (
                 key,
-                # the float transcript.parse_timestamp gives: exact milliseconds divided once
-                (hour * 1000 + int(stamp[14:16]) * 60_000 + int(stamp[17:19] + stamp[20:23])) / 1000,
+                ts,
                 row.sessionId or "",
                 project,
                 model,
