@@ -21,8 +21,15 @@ MIGRATABLE = (6,)  # older versions whose usage rows are kept: only the roll-ups
 # apart per long-context flag and carry the cache-write split, so reports price from them exactly too.
 ROLLUPS = (("usage_hourly", "hour", 3600), ("usage_rollup", "bucket", 300))
 _SUMS = ("input", "output", "cache_creation", "cache_read", "cache_5m", "cache_1h")
-# 1 when a request's prompt exceeded the long-context threshold (priced apart for some models)
-LONG_CONTEXT = f"(input + cache_creation + cache_read > {pricing.LONG_CONTEXT_TOKENS})"
+
+
+def _long_context(row: str = "") -> str:
+    """SQL: 1 when a request's prompt exceeded the long-context threshold (priced apart for some models);
+    `row` prefixes the columns ("new." in a trigger)."""
+    return f"({row}input + {row}cache_creation + {row}cache_read > {pricing.LONG_CONTEXT_TOKENS})"
+
+
+LONG_CONTEXT = _long_context()
 
 
 def _rollup_table(table: str, column: str) -> str:
@@ -34,9 +41,8 @@ def _rollup_table(table: str, column: str) -> str:
 
 def _values(row: str) -> tuple[str, str, list[str]]:
     """A usage row's (model, long-context flag, summed values) as SQL over `row` (new or old) in a trigger."""
-    long_context = f"({row}.input + {row}.cache_creation + {row}.cache_read > {pricing.LONG_CONTEXT_TOKENS})"
     sums = [f"COALESCE({row}.{c}, 0)" if c in ("cache_5m", "cache_1h") else f"{row}.{c}" for c in _SUMS]
-    return f"COALESCE({row}.model, '')", long_context, sums
+    return f"COALESCE({row}.model, '')", _long_context(f"{row}."), sums
 
 
 def _rollup_add(table: str, column: str, seconds: int) -> str:
