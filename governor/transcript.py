@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -174,20 +175,22 @@ def parse_block(block: bytes, project: str) -> tuple[list[UsageRecord], int]:
     the same records faster, for a scan that repays its import)."""
     records: list[UsageRecord] = []
     lines, bad = usage_lines(block)
+    bad += parse_lines(lines, project, records)
+    return records, bad
+
+
+def parse_lines(lines: Iterable[bytes], project: str, into: list[Any]) -> int:
+    """Append the records of `lines` to `into`; returns how many lines were malformed."""
+    bad = 0
     for line in lines:
         try:
-            record = record_from_line(line, project)
+            record = record_from_row(json.loads(line), project)
         except (ValueError, UnicodeDecodeError, RecursionError):
             bad += 1
         else:
             if record is not None:
-                records.append(record)
-    return records, bad
-
-
-def record_from_line(line: bytes, project: str) -> UsageRecord | None:
-    """The record of one line; ValueError (or UnicodeDecodeError, RecursionError) when it is malformed."""
-    return record_from_row(json.loads(line), project)
+                into.append(record)
+    return bad
 
 
 def project_of(path: str, root: str) -> str:

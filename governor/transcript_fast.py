@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from governor.transcript import parse_timestamp, record_from_line, usage_lines
+from governor.transcript import parse_lines, parse_timestamp, usage_lines
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
 
@@ -57,8 +57,8 @@ _DECODER = msgspec.json.Decoder(_Row)
 
 
 def parse_block(block: bytes, project: str) -> tuple[list[tuple[Any, ...]], int]:
-    """transcript.parse_block(block, project) with plain tuples for records, in one loop: a first scan
-    runs it a million times."""
+    """transcript.parse_block(block, project), in one loop (a first scan runs it a million times); records
+    as plain tuples, but for the rare lines the json path reads."""
     records: list[tuple[Any, ...]] = []
     lines, bad = usage_lines(block)
     decode = _DECODER.decode
@@ -79,13 +79,7 @@ def parse_block(block: bytes, project: str) -> tuple[list[tuple[Any, ...]], int]
                 raise ValueError("no message id or request id: the json path hashes a key")
             ts = parse_timestamp(row.timestamp)
         except ValueError:  # msgspec.DecodeError too: not the plain shape, or not JSON: the json path decides
-            try:
-                record = record_from_line(line, project)
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                bad += 1
-            else:
-                if record is not None:
-                    records.append(tuple(record))
+            bad += parse_lines((line,), project, records)
             continue
         split = usage.cache_creation
         records.append(
