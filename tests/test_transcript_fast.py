@@ -106,6 +106,8 @@ def test_the_fast_path_gives_the_json_paths_record(row: Any) -> None:
                                 st.sampled_from([b"{not json", b"\x00\xff junk", b"", b"  ", b'{"usage": 1',
                                                  b'{"a": "\xed\xa0\x80", "usage": {}}', b'[1, "usage"]']),
                                 st.binary(max_size=20)), max_size=12))
+@example(lines=[b'{"type": "user", "timestamp": "2026-11-23T14:39:23.766Z", "message": {"id": "m1", "model": "x",'
+                b' "usage": {"output_tokens": 5, "output_tokens": 9}}, "type": "assistant"}'])  # repeated keys
 def test_a_block_parses_the_same_with_and_without_the_fast_path(lines: list[bytes]) -> None:
     block = b"\n".join(lines)
     assert fast_path(block) == parse_block(block, "proj")
