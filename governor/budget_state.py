@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from typing import NamedTuple as Record
-else:  # no exec-compiled namedtuple per class on the hook path
-    from governor.record import Record
+from typing import Any
 
 from governor import calibrate, official, pacing, usage
 from governor.calibrate import Capture, Spent
+from governor.record import Record  # a NamedTuple without exec-compiling one per class
 
 WEEKLY = "seven_day"
 FIVE_HOUR = "five_hour"

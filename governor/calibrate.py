@@ -12,11 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from typing import NamedTuple as Record
-else:  # no exec-compiled namedtuple per class on the hook path
-    from governor.record import Record
-
+from governor.record import Record  # a NamedTuple without exec-compiling one per class
 from governor.report import fmt_tokens
 
 OFFICIAL, CALIBRATED, LOCAL = "official", "calibrated", "local estimate"

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from typing import NamedTuple as Record
-else:  # no exec-compiled namedtuple per class on the hook path
-    from governor.record import Record
-
+from governor.record import Record  # a NamedTuple without exec-compiling one per class
 from governor.report import fmt_tokens
 
 UTC = timezone.utc

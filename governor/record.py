@@ -3,20 +3,21 @@
 `collections.namedtuple` (and so typing.NamedTuple) compiles a `__new__` with exec for every class,
 about 1 ms each, paid by every hook process. Record builds the same thing (a tuple subclass with a
 property per field, keyword and default arguments, _replace) from the class's annotations, with no
-code generation. Modules use it at run time and let type checkers see typing.NamedTuple:
+code generation. Modules subclass it as they would typing.NamedTuple, which is what type checkers see:
 
-    if TYPE_CHECKING:
-        from typing import NamedTuple as Record
-    else:
-        from governor.record import Record
+    from governor.record import Record
+
+    class Cursor(Record):
+        dev: int
 """
 
 from __future__ import annotations
 
 from operator import itemgetter
+from typing import TYPE_CHECKING
 
 
-class Record(tuple):  # type: ignore[type-arg]
+class _Record(tuple):  # type: ignore[type-arg]
     __slots__ = ()
     _fields: tuple[str, ...] = ()
     _field_defaults: dict[str, object] = {}
@@ -29,7 +30,7 @@ class Record(tuple):  # type: ignore[type-arg]
         for index, name in enumerate(own):
             setattr(cls, name, property(itemgetter(index), doc=f"field {index}: {name}"))
 
-    def __new__(cls, *args: object, **kwargs: object) -> Record:
+    def __new__(cls, *args: object, **kwargs: object) -> _Record:
         fields = cls._fields
         if len(args) > len(fields):
             raise TypeError(f"{cls.__name__}() takes {len(fields)} arguments, got {len(args)}")
@@ -47,7 +48,7 @@ class Record(tuple):  # type: ignore[type-arg]
             args = tuple(values)
         return tuple.__new__(cls, args)
 
-    def _replace(self, **changes: object) -> Record:
+    def _replace(self, **changes: object) -> _Record:
         values = [changes.pop(name, value) for name, value in zip(self._fields, self, strict=True)]
         if changes:
             raise TypeError(f"{type(self).__name__}._replace() got unexpected fields {sorted(changes)}")
@@ -63,3 +64,9 @@ class Record(tuple):  # type: ignore[type-arg]
 
     def __getnewargs__(self) -> tuple[object, ...]:  # pickling (the ingest's worker processes)
         return tuple(self)
+
+
+if TYPE_CHECKING:  # type checkers see what the classes are: NamedTuples
+    from typing import NamedTuple as Record
+else:
+    Record = _Record

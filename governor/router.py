@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from typing import NamedTuple as Record
-else:  # no exec-compiled namedtuple per class on the hook path
-    from governor.record import Record
+from governor.record import Record  # a NamedTuple without exec-compiling one per class
 
 DEFAULT_SCAN_CHARS = 4000
 _PATTERNS: dict[str, re.Pattern[str]] = {}

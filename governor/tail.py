@@ -9,12 +9,8 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from typing import NamedTuple as Record
-else:  # no exec-compiled namedtuple per class on the hook path
-    from governor.record import Record
+from governor.record import Record  # a NamedTuple without exec-compiling one per class
 
 BLOCK = 16 * 1024 * 1024  # bounded memory on multi-GB files
 
