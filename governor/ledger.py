@@ -313,17 +313,17 @@ def _parse_files(jobs: list[Job], fast: bool) -> list[tuple[str, list[tuple[Any,
 
 
 def _tasks(jobs: list[Job]) -> list[list[Job]]:
-    """Jobs in groups of about TASK_BYTES, biggest files first (balances the workers' last tasks): a task
+    """Jobs in groups of about TASK_BYTES, most unread bytes first (balances the workers' last tasks): a task
     per file would cost a round trip to a worker for each of thousands of small transcripts."""
-    jobs = sorted(jobs, key=lambda j: -_size(j[0]))
+    unread = sorted(((_size(job[0]) - job[2], job) for job in jobs), key=lambda sized: -sized[0])
     tasks: list[list[Job]] = []
     size = TASK_BYTES
-    for job in jobs:
+    for job_bytes, job in unread:
         if size >= TASK_BYTES:
             tasks.append([])
             size = 0
         tasks[-1].append(job)
-        size += _size(job[0]) - job[2]
+        size += job_bytes
     return tasks
 
 
