@@ -6,7 +6,7 @@ This hook fires on every Write/Edit/MultiEdit of every file, so its cost there m
 Measured with two interpreters: this one (whose `site` may already import a lot), and a clean
 `python -m venv --without-pip` made from it (no .pth files: a plain install's startup). In the venv it
 also measures a proposed entry script that calls memory_guard.quick_skip before importing
-governor.hook. Records `-X importtime` of what the hook adds and checks no heavy module loads.
+governor.guards.runtime. Records `-X importtime` of what the hook adds and checks no heavy module loads.
 Writes the section `## PostToolUse memory guard` into --out (replacing an older copy of it).
 """
 
@@ -26,9 +26,9 @@ from pathlib import Path
 from common import REPO, env_with, machine, median_ms, timed
 
 HOOK = str(REPO / "hooks" / "post_tool_use.py")
-HEAVY = ("pydantic", "filelock", "platformdirs", "governor.config", "governor.memory", "governor.fsutil")
+HEAVY = ("pydantic", "filelock", "platformdirs", "governor.config", "governor.policy.memory_cap", "governor.fsutil")
 SECTION = "## PostToolUse memory guard"
-# The proposal for hooks/post_tool_use.py: decide from the raw stdin bytes before governor.hook (json,
+# The proposal for hooks/post_tool_use.py: decide from the raw stdin bytes before governor.guards.runtime (json,
 # re, typing) is imported; hand the bytes on unchanged otherwise.
 PROPOSED_ENTRY = '''import os
 import sys
@@ -38,7 +38,7 @@ if os.environ.get("GOVERNOR_DISABLE", "") not in ("", "0"):
 sys.path.insert(0, {root!r})
 data = sys.stdin.buffer.read()
 try:
-    from governor.memory_guard import quick_skip
+    from governor.guards.memory import quick_skip
 
     if quick_skip(data):
         os._exit(0)  # nothing written, nothing to flush
@@ -47,7 +47,7 @@ except Exception:
 import io
 
 sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
-from governor.hook import run_and_exit
+from governor.guards.runtime import run_and_exit
 
 run_and_exit("PostToolUse")
 '''
@@ -189,8 +189,8 @@ def bench(tmp: Path) -> int:
     current = loaded_modules(venv_py, HOOK, env, data)
     proposal = loaded_modules(venv_py, str(proposed), env, data)
     for title, mods, imports in (
-        ("current entry (`hooks/post_tool_use.py`)", current, ["governor.hook", "governor.memory_guard"]),
-        ("proposed entry", proposal, ["governor.memory_guard"]),
+        ("current entry (`hooks/post_tool_use.py`)", current, ["governor.guards.runtime", "governor.guards.memory"]),
+        ("proposed entry", proposal, ["governor.guards.memory"]),
     ):
         extra = mods - venv_base
         heavy = sorted(m for m in mods if m in HEAVY or m.split(".")[0] in HEAVY)

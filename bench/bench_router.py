@@ -3,7 +3,7 @@
 
 Measures, median of N runs each, a short prompt as the baseline in the same run:
   1. in-process `router.classify` (+ is_human_prompt) on 1 MB of repeated near-matches;
-  2. the hook-relevant cost: a fresh `python -c` that imports governor.router and classifies a 1 MiB
+  2. the hook-relevant cost: a fresh `python -c` that imports governor.policy.router and classifies a 1 MiB
      prompt built in the child, vs the short prompt (the router's whole share of a hook process);
   3. the same with the payload JSON piped on stdin, as Claude Code sends it (adds the pipe + decode
      cost every guard pays before the router runs).
@@ -27,15 +27,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from governor import router  # noqa: E402
 from governor.config_schema import defaults  # noqa: E402
+from governor.policy import router  # noqa: E402
 
 NEAR = "implemen refacto migrat build an write th acros modul all call site end-to-en desig xmodule "
 HOSTILE = (NEAR * (1_048_576 // len(NEAR) + 1))[:1_048_576]
 SHORT = "can you refactor the auth module across all call sites"
 CHILD_BUILT = (
     "import json, sys\n"
-    "from governor import router\n"
+    "from governor.policy import router\n"
     f"prompt = ({NEAR!r} * 11400)[:1048576] if sys.argv[2] == 'big' else {SHORT!r}\n"
     "p = {'prompt': prompt}\n"
     "cfg = json.loads(sys.argv[1])\n"
@@ -44,7 +44,7 @@ CHILD_BUILT = (
 )
 CHILD = (
     "import json, sys\n"
-    "from governor import router\n"
+    "from governor.policy import router\n"
     "p = json.loads(sys.stdin.read())\n"
     "cfg = json.loads(sys.argv[1])\n"
     "c = router.classify(p['prompt'], cfg) if router.is_human_prompt(p) else 'skip'\n"
@@ -143,7 +143,7 @@ def main() -> int:
         f"| {ip_big - ip_short:+.4f} ms |",
         f"| in-process, 1 MiB + real match at the end | {ip_short:.4f} ms | {ip_big_tail:.4f} ms "
         f"| {ip_big_tail - ip_short:+.4f} ms |",
-        f"| hook-relevant: `python -c` import governor.router, classify | {b_base:.1f} ms "
+        f"| hook-relevant: `python -c` import governor.policy.router, classify | {b_base:.1f} ms "
         f"| {b_big:.1f} ms | {b_added:+.1f} ms |",
         f"| the same, payload JSON piped on stdin as Claude Code sends it | {base:.1f} ms "
         f"| {sp_big:.1f} ms | {added:+.1f} ms |",

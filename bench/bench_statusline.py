@@ -32,12 +32,13 @@ from common import BARE, REPO, env_with, machine, median_ms, timed
 STATUSLINE = [sys.executable, "-m", "governor", "statusline"]
 SCRIPT = str(REPO / "hooks" / "statusline.py")  # what `governor install` writes as the statusLine command
 SCRIPT_NAME = "installed script `python hooks/statusline.py` (warm)"
-INGEST = "from governor import db, ledger, paths; ledger.ingest(db.connect(), paths.transcript_roots())"
+INGEST = "from governor import paths; from governor.meter import db, ledger; ledger.ingest(db.connect(), paths.transcript_roots())"
 SLOW_CHAIN_S = 0.15
 PHASES = """
 import json, statistics, sys, time
-from governor import budget_state, db, ledger, official, paths
-from governor.commands import statusline as sl
+from governor.meter import budget_state, db, ledger, official
+from governor import paths
+from governor.statusline import run as sl
 from governor.config import load_config
 transcript, payload = sys.argv[1], json.loads(sys.argv[2])
 conn, config, now = db.connect(), load_config(), time.time()

@@ -10,7 +10,7 @@ if os.path.exists(os.path.join(_root, "governor", "__init__.py")):  # a checkout
     sys.path.insert(0, _root)
 data = sys.stdin.buffer.read()
 try:  # "certainly not a memory file", decided from the raw bytes with os alone (no json, no re)
-    from governor.memory_paths import quick_skip
+    from governor.guards.memory_paths import quick_skip
 
     if quick_skip(data):
         os._exit(0)
@@ -19,6 +19,6 @@ except Exception:  # noqa: BLE001 - any doubt goes to the full, fail-open hook
 import io  # noqa: E402
 
 sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
-from governor.hook import run_and_exit  # noqa: E402
+from governor.guards.runtime import run_and_exit  # noqa: E402
 
 run_and_exit("PostToolUse")

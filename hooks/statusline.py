@@ -6,7 +6,7 @@ import sys
 _root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.exists(os.path.join(_root, "governor", "__init__.py")):  # a checkout without install
     sys.path.insert(0, _root)
-from governor.commands.statusline import run_fast  # noqa: E402
+from governor.statusline.run import run_fast  # noqa: E402
 
 code = run_fast(sys.argv[1:])
 sys.stdout.flush()

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from governor import calibrate
-from governor.calibrate import Capture
 from governor.config_schema import DEFAULT_CAPS
+from governor.policy import calibrate
+from governor.policy.calibrate import Capture
 
 CAL = {"fresh_minutes": 10, "k_drift_warn": 0.25}
 CAP = DEFAULT_CAPS["max20x"]

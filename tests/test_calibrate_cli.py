@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governor import budget_state, config_schema, db, ledger, official
-from governor.calibrate import Capture
+from governor import config_schema
+from governor.meter import budget_state, db, ledger, official
+from governor.policy.calibrate import Capture
 from tests.helpers import jsonl, run_cli
 from tests.official_fixtures import iso, ledger_rows, units_rows, week_resetting_in, write_budget, write_session
 

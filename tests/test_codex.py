@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governor import codex
-from governor.codex import CodexUsage, LimitSnapshot, merge_snapshot
+from governor.meter import codex
+from governor.meter.codex import CodexUsage, LimitSnapshot, merge_snapshot
 from tests.codex_fixtures import (
     ALL,
     CHILD_ORIGINAL_TS,

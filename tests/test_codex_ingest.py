@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governor import db
-from governor.codex_ingest import codex_daily, codex_lane, ingest_codex, token_totals
+from governor.meter import db
+from governor.meter.codex_ingest import codex_daily, codex_lane, ingest_codex, token_totals
 from tests.codex_fixtures import (
     ALL,
     FAMILIES,
@@ -270,8 +270,8 @@ def test_any_names_order_duplicates_and_append_splits_give_the_same_ledger(order
 
 WORKER = textwrap.dedent("""
     import os, sys, time
-    from governor import db
-    from governor.codex_ingest import ingest_codex
+    from governor.meter import db
+    from governor.meter.codex_ingest import ingest_codex
     stop, ready = sys.argv[1], sys.argv[2]
     conn = db.connect()
     open(ready, "w").close()

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from governor import codex_nudge, db
 from governor.config_schema import defaults
+from governor.guards import codex_nudge
+from governor.meter import db
 from tests.helpers import run_hook
 
 HOOK = "codex_user_prompt_submit.py"

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
-from governor import transcript
+from governor.meter import transcript
 from tests.helpers import run_cli
 
 TITLES = ("Tuesday morning", "Thursday evening", "Saturday noon")
@@ -95,7 +95,7 @@ def test_demo_ignores_the_users_config_and_transcripts(isolated_env: dict[str, s
 
 
 def test_demo_moves_the_sample_into_the_current_week(isolated_env: dict[str, str]) -> None:
-    from governor.commands import demo
+    from governor.reports import demo
 
     saved = {k: os.environ.get(k) for k in ("GOVERNOR_HOME", "GOVERNOR_CONFIG", "CLAUDE_CONFIG_DIR", "CODEX_HOME")}
     later = datetime(2027, 3, 18, 15, 0, tzinfo=timezone.utc).timestamp()  # a Thursday, 16 weeks on

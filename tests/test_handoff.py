@@ -16,8 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governor import db, handoff, router_guard
 from governor.config_schema import defaults
+from governor.guards import route
+from governor.lanes import handoff
+from governor.meter import db
 from tests.helpers import REPO_ROOT, run_cli
 
 FAKE_CODEX = f"""#!{sys.executable}
@@ -143,11 +145,11 @@ def test_hook_result_is_short_and_has_the_command(tmp_path: Path) -> None:
     short = Path(tempfile.mkdtemp(prefix="gh", dir="/tmp"))  # paths of everyday length (pytest's are long)
     brief = handoff.write_brief("migrate the db module", str(short), "s", directory=str(short / "h"))
     cmd = handoff.handoff_command(brief, str(short))
-    result = handoff.hook_result(brief, cmd, "claude over pace")
+    result = route.hook_result(brief, cmd, "claude over pace")
     assert cmd in result["system_message"] and len(result["system_message"]) <= 300
     assert len(result["additional_context"]) <= 600 and "offer" in result["additional_context"]
     long_brief = "/" + "very-long-directory-name/" * 20 + "b.md"
-    long = handoff.hook_result(long_brief, handoff.handoff_command(long_brief, str(tmp_path)), "x")
+    long = route.hook_result(long_brief, handoff.handoff_command(long_brief, str(tmp_path)), "x")
     assert len(long["system_message"]) <= 300 and "governor handoff --last --run" in long["system_message"]
     assert len(long["additional_context"]) <= 600
 
@@ -166,21 +168,21 @@ def test_route_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     now = time.time()
     payload = {"session_id": "s1", "cwd": str(tmp_path), "hook_event_name": "UserPromptSubmit",
                "prompt": "refactor the auth module across all call sites " + "x" * 500}
-    result = router_guard.route(payload, _config(), conn, False, now)
+    result = route.route(payload, _config(), conn, False, now)
     assert result and ("codex exec --sandbox workspace-write" in result["system_message"]
                        or "governor handoff --last --run" in result["system_message"])
-    assert router_guard.route({**payload, "prompt": "why is it slow"}, _config(), conn, False, now) is None
-    assert router_guard.route({**payload, "prompt": "/compact"}, _config(), conn, False, now) is None
-    assert router_guard.route({**payload, "prompt": "run it"}, _config(), conn, False, now) is None
-    assert router_guard.route(payload, _config("when_over_pace"), conn, False, now) is None
-    assert router_guard.route(payload, _config("off"), conn, True, now) is None
+    assert route.route({**payload, "prompt": "why is it slow"}, _config(), conn, False, now) is None
+    assert route.route({**payload, "prompt": "/compact"}, _config(), conn, False, now) is None
+    assert route.route({**payload, "prompt": "run it"}, _config(), conn, False, now) is None
+    assert route.route(payload, _config("when_over_pace"), conn, False, now) is None
+    assert route.route(payload, _config("off"), conn, True, now) is None
     conn.execute("INSERT INTO codex_limits(limit_id, window, used_pct, window_minutes, resets_at,"
                  " observed_at) VALUES('codex', 'weekly', 91.0, 10080, ?, ?)", (now + 86400, now))
-    assert router_guard.route(payload, _config(), conn, True, now) is None
-    assert router_guard.latest_reason(conn, "s1", now - 1) == "codex weekly 91% >= 85%"
+    assert route.route(payload, _config(), conn, True, now) is None
+    assert handoff.latest_reason(conn, "s1", now - 1) == "codex weekly 91% >= 85%"
     conn.execute("UPDATE codex_limits SET resets_at = ?", (now - 1,))  # stale: the window has reset
-    assert router_guard.route(payload, _config(), conn, True, now) is not None
-    assert router_guard.route(payload, _config(command="no-such-codex-xyz"), conn, True, now) is None
+    assert route.route(payload, _config(), conn, True, now) is not None
+    assert route.route(payload, _config(command="no-such-codex-xyz"), conn, True, now) is None
     rows = conn.execute("SELECT decision, reason, prompt_head, brief_path FROM router_events"
                         " ORDER BY id").fetchall()
     assert [r[0] for r in rows] == ["handoff", "hold", "pass", "skipped", "skipped", "handoff", "skipped"]

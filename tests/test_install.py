@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from governor import settings as gs
+from governor.wiring import settings_merge as gs
 from tests.helpers import HOOKS_DIR, REPO_ROOT
 
 THEIRS: dict[str, Any] = {

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from governor import settings as gs
+from governor.wiring import settings_merge as gs
 from tests.helpers import REPO_ROOT
 
 IGNORE = shutil.ignore_patterns(".git", "__pycache__", "build", "*.egg-info", ".*_cache", ".hypothesis",

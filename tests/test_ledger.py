@@ -14,7 +14,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governor import db, ledger, usage
+from governor.meter import db, ledger, usage
 from tests.helpers import REPO_ROOT, assistant_row, jsonl, user_row
 
 TOKEN_KEYS = ("input", "output", "cache_creation", "cache_read")
@@ -175,7 +175,7 @@ def test_highest_output_row_wins_whole_and_keeps_the_original_time_and_session(t
 
 
 def original_ts() -> float:
-    from governor.transcript import parse_timestamp
+    from governor.meter.transcript import parse_timestamp
 
     return parse_timestamp("2026-11-20T10:00:00.000Z")
 
@@ -329,7 +329,7 @@ def test_corrupt_ledger_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:
 
 UPDATER = """
 import sys
-from governor import db, ledger
+from governor.meter import db, ledger
 conn = db.connect(sys.argv[1], busy_ms=60000)
 for _ in range(int(sys.argv[3])):
     ledger.ingest(conn, [sys.argv[2]], parallel=False)
@@ -517,7 +517,7 @@ def test_a_time_budget_spreads_a_first_scan_over_calls_without_losing_anything(t
 def test_pre_merging_a_files_rows_equals_upserting_each(records: list[tuple]) -> None:
     """The worker's per-file merge (_collapse) applies UPSERT's rules: loading its output gives the same
     ledger as loading every row, in order, one at a time."""
-    from governor.transcript import UsageRecord
+    from governor.meter.transcript import UsageRecord
 
     rows = [UsageRecord(*r) for r in records]
     with tempfile.TemporaryDirectory() as tmp:

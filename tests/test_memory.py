@@ -11,16 +11,8 @@ import tempfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governor.memory import (
-    ELLIPSIS,
-    apply_cap,
-    archive_path,
-    cap_text,
-    load_status,
-    protected_lines,
-    safe_truncate,
-    utf16_len,
-)
+from governor.guards.memory_file import apply_cap, archive_path
+from governor.policy.memory_cap import ELLIPSIS, cap_text, load_status, protected_lines, safe_truncate, utf16_len
 
 LINK = re.compile(r"!?\[[^\[\]]*\]\([^()]*\)")
 ARCHIVE_ENTRY = re.compile(r"^## \S+ · (?P<name>.+) line (?P<line>\d+)\n\n(?P<text>.*)\n\n", re.M)

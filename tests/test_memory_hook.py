@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governor.memory_guard import handle, quick_skip
-from governor.memory_paths import _may_match, glob_matches
+from governor.guards.memory import handle, quick_skip
+from governor.guards.memory_paths import _may_match, glob_matches
 from tests.helpers import HOOKS_DIR, projects_root, run_hook
 
 LONG = "- [Pacing](pacing.md) — " + "the projection relaxes on idle days and tightens on heavy ones " * 8
@@ -138,21 +138,21 @@ def modules_loaded_by_hook(data: bytes) -> set[str]:
     return set(proc.stderr.decode().split("MODS ", 1)[1].split())
 
 
-HEAVY = {"pydantic", "filelock", "platformdirs", "governor.config", "governor.memory", "governor.fsutil"}
+HEAVY = {"pydantic", "filelock", "platformdirs", "governor.config", "governor.policy.memory_cap", "governor.fsutil"}
 
 
 def test_non_memory_file_decided_without_heavy_imports(tmp_path: Path) -> None:
     write_budget({"paths": ["**/AI_CONTEXT.md"]})
     path = tmp_path / "src" / "app.py"
     mods = modules_loaded_by_hook(json.dumps(payload("Edit", path)).encode())
-    assert "governor.memory_paths" in mods  # the quick path decided it
+    assert "governor.guards.memory_paths" in mods  # the quick path decided it
     assert not mods & HEAVY
-    assert "json" not in mods and "governor.hook" not in mods  # before the full hook is even loaded
+    assert "json" not in mods and "governor.guards.runtime" not in mods  # before the full hook is even loaded
 
 
 def test_memory_file_does_load_the_capping_code() -> None:
     mods = modules_loaded_by_hook(json.dumps(payload("Edit", memory_index())).encode())
-    assert {"governor.config", "governor.memory", "filelock"} <= mods
+    assert {"governor.config", "governor.policy.memory_cap", "filelock"} <= mods
 
 
 def test_read_of_a_memory_file_changes_nothing() -> None:

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from governor import pacing
-from governor.pacing import Advice
+from governor.policy import pacing
+from governor.policy.pacing import Advice
 
 UTC = timezone.utc
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")

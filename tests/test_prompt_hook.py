@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from governor import budget_state, db, hook, ledger, paths
-from governor.calibrate import Capture
+from governor import paths
 from governor.config import load_config
+from governor.guards import runtime
+from governor.meter import budget_state, db, ledger
+from governor.policy.calibrate import Capture
 from tests.helpers import assistant_row, jsonl, projects_root, run_hook
 
 SESSION = "sess-pace"
@@ -136,7 +138,7 @@ def test_context_over_the_ceiling_gets_compact_advice() -> None:
 
 def record_official_week(used_pct: float) -> None:
     conn = db.connect()
-    from governor import official
+    from governor.meter import official
 
     now = time.time()
     with db.transaction(conn):
@@ -256,7 +258,7 @@ def test_a_thousand_random_payloads_always_exit_0_without_traceback(monkeypatch:
         monkeypatch.setattr(sys, "stdin", io.StringIO(text))
         captured = io.StringIO()
         monkeypatch.setattr(sys, "stdout", captured)
-        assert hook.run("UserPromptSubmit") == 0
+        assert runtime.run("UserPromptSubmit") == 0
         out = captured.getvalue()
         assert "Traceback" not in out
         if out.strip():

@@ -6,9 +6,9 @@ import pickle
 
 import pytest
 
-from governor.calibrate import Capture
+from governor.meter.tail import Cursor
+from governor.policy.calibrate import Capture
 from governor.record import Record
-from governor.tail import Cursor
 
 
 class Point(Record):

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governor import router
 from governor.config_schema import defaults
-from governor.router import CodexState
+from governor.policy import router
+from governor.policy.router import CodexState
 
 CFG = defaults()["router"]
 

@@ -6,7 +6,9 @@ import json
 import time
 from collections import Counter
 
-from governor import db, handoff, timeutil
+from governor import timeutil
+from governor.lanes import handoff
+from governor.meter import db
 from tests.helpers import run_cli
 
 LONG = "refactor the auth module across all call sites and then also " + "SECRET-TAIL " * 50

@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governor import installer
-from governor import settings as gs
+from governor.wiring import installer
+from governor.wiring import settings_merge as gs
 
 WIRING = gs.claude_wiring("/venv/bin/python", "/venv/lib/python3.11/site-packages/governor/_hooks")
 OUR_EVENTS = [event for event, _m, _s in gs.CLAUDE_HOOKS]

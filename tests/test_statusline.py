@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from governor import statusline
+from governor.statusline import render
 from tests.helpers import run_cli
 from tests.official_fixtures import (
     iso,
@@ -261,7 +261,7 @@ def test_warm_path_imports_neither_pydantic_nor_filelock() -> None:
     proc = run_cli("statusline", input=payload, env={"PYTHONPROFILEIMPORTTIME": "1", **PLAIN})
     assert proc.stdout.startswith("wk 61% official")
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
-    assert "governor.statusline" in imported
+    assert "governor.statusline.render" in imported
     assert not {m for m in imported if m.split(".")[0] in ("pydantic", "filelock", "platformdirs")}
 
 
@@ -276,7 +276,7 @@ BANDS = [{"projected_at": 1.3, "ceiling_tokens": 250_000}, {"projected_at": 1.0,
 
 
 def test_render_full_line() -> None:
-    line = statusline.render(0.61, "calibrated", 0.94, BANDS, five_hour_pct=22, context=182_000,
+    line = render.render(0.61, "calibrated", 0.94, BANDS, five_hour_pct=22, context=182_000,
                              ceiling=350_000, codex_weekly_pct=40)
     assert line == "wk 61% calibrated → 94% at reset · 5h 22% · ctx 182k/350k · codex wk 40%"
 
@@ -288,19 +288,19 @@ def test_render_full_line() -> None:
 def test_render_is_one_short_line_with_its_provenance(spent: float, extra: float, source: str, five: float | None,
                                                       ctx: int | None, ceiling: int | None, codex: float | None,
                                                       color: bool) -> None:
-    line = statusline.render(spent, source, spent + extra, BANDS, five, ctx, ceiling, codex, color)
+    line = render.render(spent, source, spent + extra, BANDS, five, ctx, ceiling, codex, color)
     plain = re.sub(r"\x1b\[[0-9;]*m", "", line)
     assert "\n" not in line and plain.startswith("wk ") and len(plain) <= 80
-    assert plain.split(" ")[2] == statusline.WORDS[source].split(" ")[0]
+    assert plain.split(" ")[2] == render.WORDS[source].split(" ")[0]
     assert ("\x1b[" in line) == color
 
 
 def test_context_tokens_prefers_current_usage() -> None:
-    assert statusline.context_tokens({"context_window": {"total_input_tokens": 9, "current_usage": {
+    assert render.context_tokens({"context_window": {"total_input_tokens": 9, "current_usage": {
         "input_tokens": 1, "cache_creation_input_tokens": 2, "cache_read_input_tokens": 3}}}) == 6
-    assert statusline.context_tokens({"context_window": {"total_input_tokens": 9, "current_usage": None}}) == 9
-    assert statusline.context_tokens({"context_window": {"total_input_tokens": 0, "current_usage": None}}) is None
-    assert statusline.context_tokens({}) is None
+    assert render.context_tokens({"context_window": {"total_input_tokens": 9, "current_usage": None}}) == 9
+    assert render.context_tokens({"context_window": {"total_input_tokens": 0, "current_usage": None}}) is None
+    assert render.context_tokens({}) is None
 
 
 def test_cancelled_status_line_takes_its_chain_along(tmp_path: Path) -> None:
@@ -339,7 +339,7 @@ def test_cancelled_status_line_takes_its_chain_along(tmp_path: Path) -> None:
 def test_the_line_says_why_hand_off_work_stayed_on_claude() -> None:
     import time as _time
 
-    from governor import db
+    from governor.meter import db
 
     conn = db.connect()
     conn.execute("INSERT INTO router_events(ts, session_id, decision, prompt_head, reason) VALUES(?,?,?,?,?)",

@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from governor import transcript, transcript_fast
-from governor.transcript import Malformed, parse_block, parse_timestamp, record_from_row
+from governor.meter import transcript, transcript_fast
+from governor.meter.transcript import Malformed, parse_block, parse_timestamp, record_from_row
 from tests.helpers import assistant_row, jsonl, user_row
 
 # Values a field might hold in a transcript written by some other version, or damaged: the right type,

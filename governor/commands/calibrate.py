@@ -8,9 +8,12 @@ import time
 from datetime import datetime
 from typing import Any
 
-from governor import budget_state, db, official, pacing, report
-from governor.calibrate import Capture
-from governor.refresh import add_source_args, refreshed
+from governor import fmt
+from governor.meter import budget_state, db, official
+from governor.policy import pacing
+from governor.policy.calibrate import Capture
+from governor.reports import tables
+from governor.reports.refresh import add_source_args, refreshed
 
 FIVE_HOURS = 5 * 3600.0
 FUTURE_SLACK_S = 60.0
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         recorded = [{"window": c.window, "used_pct": c.used_pct, "captured_at": c.captured_at,
                      "resets_at": c.resets_at, "source": c.source} for c in captures]
-        report.print_json({"recorded": recorded, **budget_state.as_json(state)})
+        tables.print_json({"recorded": recorded, **budget_state.as_json(state)})
         return 0
     print(render(captures, state, config, at))
     return 0
@@ -95,20 +98,20 @@ def render(captures: list[Capture], state: budget_state.BudgetState, config: dic
     s = state.spent
     lines = [f"Recorded {recorded} (manual, read at {when})."]
     age = "" if s.capture_age_s is None else f", capture {fmt_age(s.capture_age_s)} old"
-    lines.append(f"Week: {report.fmt_pct(s.fraction)} of the {config['tier']} cap ({s.source}{age}); "
-                 f"on pace for {report.fmt_pct(state.projected)} at reset "
+    lines.append(f"Week: {fmt.fmt_pct(s.fraction)} of the {config['tier']} cap ({s.source}{age}); "
+                 f"on pace for {fmt.fmt_pct(state.projected)} at reset "
                  f"{pacing.reset_label(state.window.reset, state.now)}.")
     if s.source == "local estimate":
         lines.append("The capture is outside the current weekly cycle, so it does not calibrate this one.")
     if s.k:
-        per_pct = report.fmt_tokens(0.01 / s.k)
+        per_pct = fmt.fmt_tokens(0.01 / s.k)
         lines.append(f"Calibration: 1% of the cap ≈ {per_pct} local weighted units "
-                     f"(this machine: {report.fmt_tokens(s.units)} units this cycle).")
+                     f"(this machine: {fmt.fmt_tokens(s.units)} units this cycle).")
     else:
         lines.append("Calibration: no local usage before the capture yet, so k is unknown; "
                      "the configured cap paces until then.")
     if s.unmetered_share is not None:
-        lines.append(f"Unmetered share: {report.fmt_pct(s.unmetered_share)} of the official figure is not in "
+        lines.append(f"Unmetered share: {fmt.fmt_pct(s.unmetered_share)} of the official figure is not in "
                      "this machine's transcripts (other machines, the web app).")
     if s.warning:
         lines.append(f"Warning: {s.warning}")

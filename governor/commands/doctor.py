@@ -15,8 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def collect(run_hooks: bool = True) -> list:
-    from governor import doctor_checks as dc
-    from governor import doctor_ledger as dl
+    from governor.reports import doctor_checks as dc
+    from governor.reports import doctor_ledger as dl
 
     checks = [dc.check_python(), dc.check_config()]
     wiring, wired = dc.check_wiring()
@@ -29,7 +29,8 @@ def collect(run_hooks: bool = True) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from governor.report import paint, print_json, use_color
+    from governor.fmt import paint, use_color
+    from governor.reports.tables import print_json
 
     checks = collect(run_hooks=not args.no_run)
     failed = any(c.status == "fail" for c in checks)

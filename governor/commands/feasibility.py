@@ -12,8 +12,11 @@ import argparse
 import time
 from typing import Any
 
-from governor import budget_state, calibrate, pricing, report, usage
-from governor.refresh import add_source_args, refreshed
+from governor import fmt
+from governor.meter import budget_state, usage
+from governor.policy import calibrate, pricing
+from governor.reports import tables
+from governor.reports.refresh import add_source_args, refreshed
 
 
 def register(sub: Any) -> None:
@@ -56,7 +59,7 @@ def build(state: budget_state.BudgetState, config: dict[str, Any], sessions: lis
 
 
 def verdict(r: dict[str, Any]) -> str:
-    to, pct, fit = r["to_tier"], report.fmt_pct, r["sessions"]
+    to, pct, fit = r["to_tier"], fmt.fmt_pct, r["sessions"]
     at_reset = r["projected"]["rebased"]
     if at_reset <= r["target"]:
         text = (f"{to} would fit: this cycle is on pace for {pct(at_reset)} of its cap at reset, "
@@ -74,7 +77,7 @@ def verdict(r: dict[str, Any]) -> str:
 
 
 def render(r: dict[str, Any]) -> str:
-    pct, tok = report.fmt_pct, report.fmt_tokens
+    pct, tok = fmt.fmt_pct, fmt.fmt_tokens
     current, to = r["from_tier"], r["to_tier"]
     rows = [
         [f"this cycle so far ({r['spent']['source']})", pct(r["spent"]["fraction"]),
@@ -83,7 +86,7 @@ def render(r: dict[str, Any]) -> str:
         [f"weekly budget for {pct(r['target'])} of {to}", pct(r["budget"]["fraction_of_current_tier"]),
          pct(r["target"])],
     ]
-    lines = [report.table(["", f"% of {current} (now)", f"% of {to}"], rows),
+    lines = [tables.table(["", f"% of {current} (now)", f"% of {to}"], rows),
              f"Weekly budget: {tok(r['budget']['units'])} local weighted units."]
     fit = r["sessions"]
     if fit["marathon"] is not None:
@@ -107,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     sessions = session_units(conn, config, state.window.start.timestamp(), now + 1)
     result = build(state, config, sessions, args.tier, args.target)
     if args.json:
-        report.print_json(result)
+        tables.print_json(result)
     else:
         print(render(result))
     return 0

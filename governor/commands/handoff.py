@@ -7,7 +7,8 @@ import os
 import sys
 from typing import Any
 
-from governor import report
+from governor import fmt
+from governor.reports import tables
 
 
 def register(sub: Any) -> None:
@@ -24,7 +25,8 @@ def register(sub: Any) -> None:
 
 
 def _brief(args: argparse.Namespace) -> str:
-    from governor import handoff, paths
+    from governor import paths
+    from governor.lanes import handoff
     from governor.main import CliError
 
     if args.file:
@@ -42,7 +44,7 @@ def _tokens_line(result: dict[str, Any]) -> str:
     u = result["usage"]
 
     def n(key: str) -> str:
-        return report.fmt_int(u.get(key, 0))
+        return fmt.fmt_int(u.get(key, 0))
 
     tokens = (f"{n('input_tokens')} in ({n('cached_input_tokens')} cached), {n('output_tokens')} out "
               f"({n('reasoning_output_tokens')} reasoning)") if u else "no usage reported"
@@ -50,8 +52,8 @@ def _tokens_line(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from governor import handoff
     from governor.config import load_config
+    from governor.lanes import handoff
     from governor.main import CliError
 
     lane = load_config()["lanes"]["codex"]
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     command = handoff.handoff_command(brief, cwd, lane["command"], lane["sandbox"])
     if not args.run:
         if args.json:
-            report.print_json({"brief": brief, "cwd": cwd, "command": command})
+            tables.print_json({"brief": brief, "cwd": cwd, "command": command})
         else:
             print(command)
         return 0
@@ -71,9 +73,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, brief: str, cwd: str, lane: dict[str, Any]) -> int:
-    from governor import db, handoff_run
+    from governor.guards.route import codex_path
+    from governor.lanes import handoff_run
     from governor.main import CliError
-    from governor.router_guard import codex_path
+    from governor.meter import db
 
     path = codex_path(lane["command"])
     if path is None:
@@ -93,7 +96,7 @@ def _run(args: argparse.Namespace, brief: str, cwd: str, lane: dict[str, Any]) -
     finally:
         conn.close()
     if args.json:
-        report.print_json(result)
+        tables.print_json(result)
     else:
         if result["message"]:
             print(result["message"])

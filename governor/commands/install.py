@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from governor.installer import SCOPES, Outcome
+from governor.wiring.installer import SCOPES, Outcome
 
 CODEX_TRUST = (
     "Codex runs a new hook only after you trust it: start `codex`, type /hooks, select governor's "
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def target(args: argparse.Namespace) -> tuple[str, str]:
-    from governor.installer import scope_path
+    from governor.wiring.installer import scope_path
 
     if args.settings:
         return os.path.abspath(os.path.expanduser(args.settings)), "--settings"
@@ -64,8 +64,9 @@ def build_ledger() -> None:
     import sqlite3
     import time
 
-    from governor import budget_state, config, db, paths
-    from governor.refresh import ingest_with_progress
+    from governor import config, paths
+    from governor.meter import budget_state, db
+    from governor.reports.refresh import ingest_with_progress
 
     started = time.monotonic()
     try:
@@ -80,9 +81,9 @@ def build_ledger() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from governor import installer
     from governor.main import CliError
-    from governor.settings_file import SettingsError
+    from governor.wiring import installer
+    from governor.wiring.settings_file import SettingsError
 
     path, label = target(args)
     try:

@@ -29,29 +29,30 @@ def register(sub: Any) -> None:
 
 
 def _check_one(path: str, cap: int, fix: bool) -> dict[str, Any]:
-    from governor import memory
+    from governor.guards import memory_file
+    from governor.policy import memory_cap
 
     real = os.path.realpath(path)  # --fix writes where a symlink leads, and keeps the symlink
     entry: dict[str, Any] = {"path": path, "error": None, "over_cap_lines": [], "fixed": 0, "archive": None}
     try:
         with open(real, "rb") as fh:
             text = fh.read().decode("utf-8")
-        _, changes = memory.cap_text(text, cap)
+        _, changes = memory_cap.cap_text(text, cap)
         entry["over_cap_lines"] = [{"line": c.line_no, "chars": len(c.original)} for c in changes]
-        load = memory.load_status(text)
+        load = memory_cap.load_status(text)
         if fix and changes:
-            applied = memory.apply_cap(real, cap)
+            applied = memory_file.apply_cap(real, cap)
             entry["fixed"], entry["archive"] = len(applied.changes), applied.archive
             load = applied.load or load
             with open(real, "rb") as fh:
-                _, left = memory.cap_text(fh.read().decode("utf-8"), cap)
+                _, left = memory_cap.cap_text(fh.read().decode("utf-8"), cap)
             entry["over_cap_lines"] = [{"line": c.line_no, "chars": len(c.original)} for c in left]
     except (OSError, UnicodeDecodeError) as exc:
         entry["error"] = f"cannot read: {exc.strerror if isinstance(exc, OSError) else 'not UTF-8 text'}"
         entry["ok"] = False
         return entry
     entry["lines"], entry["utf16_units"] = load.lines, load.units
-    entry["load"] = {"limit_lines": memory.LOAD_MAX_LINES, "limit_units": memory.LOAD_MAX_UNITS,
+    entry["load"] = {"limit_lines": memory_cap.LOAD_MAX_LINES, "limit_units": memory_cap.LOAD_MAX_UNITS,
                      "over": load.over, "loaded_lines": load.loaded_lines,
                      "not_loaded_lines": load.not_loaded_lines, "not_loaded_units": load.not_loaded_units}
     entry["ok"] = not entry["over_cap_lines"] and not load.over
@@ -59,8 +60,8 @@ def _check_one(path: str, cap: int, fix: bool) -> dict[str, Any]:
 
 
 def _targets(args: argparse.Namespace, globs: list[str]) -> list[str]:
+    from governor.guards.memory_paths import find_memory_files
     from governor.main import CliError
-    from governor.memory_paths import find_memory_files
 
     if not args.paths:
         return find_memory_files(globs)
@@ -74,7 +75,7 @@ def _targets(args: argparse.Namespace, globs: list[str]) -> list[str]:
 
 
 def _status(e: dict[str, Any], color: bool) -> str:
-    from governor.report import paint
+    from governor.fmt import paint
 
     if e["error"]:
         return paint(e["error"], "red", color)
@@ -94,24 +95,25 @@ def _short(path: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from governor import report
+    from governor import fmt
     from governor.config import load_config
+    from governor.reports import tables
 
     memory_cfg = load_config()["memory"]
     cap = int(memory_cfg["line_cap"])
     entries = [_check_one(p, cap, args.fix) for p in _targets(args, memory_cfg["paths"])]
     ok = all(e["ok"] for e in entries)
     if args.json:
-        report.print_json({"line_cap": cap, "ok": ok, "files": entries})
+        tables.print_json({"line_cap": cap, "ok": ok, "files": entries})
         return 0 if ok else 1
     if not entries:
         print("no memory files found (looked for projects/*/memory/MEMORY.md under the Claude config dirs"
               + (" and memory.paths)" if memory_cfg["paths"] else ")"))
         return 0
-    color = report.use_color()
+    color = fmt.use_color()
     rows = [[_short(e["path"]), e.get("lines", "—"), e.get("utf16_units", "—"),
              len(e["over_cap_lines"]) + e["fixed"], _status(e, color)] for e in entries]
-    print(report.table(["file", "lines", "UTF-16", f"> {cap}", "status"], rows, align="lrrrl"))
+    print(tables.table(["file", "lines", "UTF-16", f"> {cap}", "status"], rows, align="lrrrl"))
     if any(e["over_cap_lines"] for e in entries) and not args.fix:
         print(f"\nrun 'governor memory check --fix' to cap lines at {cap} characters "
               "(the full text goes to <name>.overflow.md beside each file)")

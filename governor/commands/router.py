@@ -8,7 +8,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from governor import report, timeutil
+from governor import fmt, timeutil
+from governor.reports import tables
 
 DECISIONS = ("handoff", "hold", "skipped", "pass")
 LABELS = {"handoff": "hand-offs", "hold": "holds", "skipped": "kept (lane busy)", "pass": "passes"}
@@ -29,7 +30,7 @@ def register(sub: Any) -> None:
 
 def cycle(conn: Any, config: dict[str, Any], now: float) -> tuple[float, float | None, str]:
     """(start, reset, source) of the weekly cycle: official seven_day reset, else budget.json's."""
-    from governor import pacing
+    from governor.policy import pacing
 
     row = conn.execute("SELECT resets_at FROM captures WHERE window = 'seven_day' AND resets_at IS NOT NULL"
                        " ORDER BY captured_at DESC LIMIT 1").fetchone()
@@ -74,15 +75,15 @@ def render(data: dict[str, Any], color: bool) -> str:
     heads = ["day", *(LABELS[k] for k in DECISIONS)]
     rows: list[list[Any]] = [[d["date"], *(d[k] for k in DECISIONS)] for d in data["days"]]
     c = data["cycle"]
-    rows.append([report.paint("this cycle", "bold", color), *(c[k] for k in DECISIONS)])
-    out = [report.table(heads, rows),
+    rows.append([fmt.paint("this cycle", "bold", color), *(c[k] for k in DECISIONS)])
+    out = [tables.table(heads, rows),
            f"\ncycle {c['start']} → {c['reset'] or 'now'} ({c['source']}); Codex runs: {c['runs']} "
-           f"({c['runs_ok']} ok), {report.fmt_tokens(c['run_input_tokens'])} in / "
-           f"{report.fmt_tokens(c['run_output_tokens'])} out"]
+           f"({c['runs_ok']} ok), {fmt.fmt_tokens(c['run_input_tokens'])} in / "
+           f"{fmt.fmt_tokens(c['run_output_tokens'])} out"]
     if data["recent"]:
         recent = [[datetime.fromisoformat(e["ts"]).strftime("%m-%d %H:%M"), e["decision"], e["reason"],
                    e["prompt_head"]] for e in data["recent"]]
-        out += ["\nrecent decisions", report.table(["time", "decision", "reason", "prompt (first 60 chars)"],
+        out += ["\nrecent decisions", tables.table(["time", "decision", "reason", "prompt (first 60 chars)"],
                                                    recent, "llll")]
     else:
         out.append("\nno router decisions yet: the UserPromptSubmit hook records one per prompt you type.")
@@ -90,9 +91,9 @@ def render(data: dict[str, Any], color: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from governor import db
     from governor.config import load_config
     from governor.main import CliError
+    from governor.meter import db
 
     if args.days < 1 or args.days > 366:
         raise CliError("--days must be between 1 and 366")
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     if args.json:
-        report.print_json(data)
+        tables.print_json(data)
     else:
-        print(render(data, report.use_color()))
+        print(render(data, fmt.use_color()))
     return 0

@@ -17,9 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from governor import installer
     from governor.main import CliError
-    from governor.settings_file import SettingsError
+    from governor.wiring import installer
+    from governor.wiring.settings_file import SettingsError
 
     path, label = target(args)
     try:

@@ -1,0 +1,107 @@
+"""The symmetric nudge: Codex's UserPromptSubmit hook suggests taking work back to Claude Code when
+Codex's weekly window is hot and Claude's week has headroom. Once per Codex session per hour.
+
+Silent whenever anything is unknown: no fresh Codex weekly reading (codex_limits, filled by the
+rollout mirror), no headroom verdict, the Codex lane disabled or router.mode "off".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from governor.guards.result import HookResult
+from governor.policy import router
+
+GUARD = "codex_nudge"
+REPEAT_SECONDS = 3600.0
+
+HeadroomFn = Callable[[sqlite3.Connection, Mapping[str, Any], float], "bool | None"]
+
+
+def claude_headroom(conn: sqlite3.Connection, config: Mapping[str, Any], now: float) -> bool | None:
+    """Does Claude's week have room for the work? True / False, None when unknown (-> silent).
+
+    Claude's weekly projection (budget_state: official or calibrated when captured, else the local
+    estimate) below the lowest pacing band. Unknown when the ledger has neither a capture nor usage.
+    """
+    from governor.meter import budget_state
+
+    if (
+        not conn.execute("SELECT 1 FROM usage LIMIT 1").fetchone()
+        and not conn.execute("SELECT 1 FROM captures WHERE window = 'seven_day' LIMIT 1").fetchone()
+    ):
+        return None
+    state = budget_state.compute(conn, dict(config), now)
+    return state.band is None
+
+
+def _said_recently(conn: sqlite3.Connection, session_id: str, now: float) -> bool:
+    row = conn.execute(
+        "SELECT updated_at FROM hook_state WHERE session_id = ? AND guard = ?", (session_id, GUARD)
+    ).fetchone()
+    return bool(row and row[0] is not None and 0 <= now - float(row[0]) < REPEAT_SECONDS)
+
+
+def _remember(conn: sqlite3.Connection, session_id: str, value: str, now: float) -> None:
+    conn.execute(
+        "INSERT INTO hook_state(session_id, guard, value, updated_at) VALUES(?,?,?,?)"
+        " ON CONFLICT(session_id, guard)"
+        " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        (session_id, GUARD, value, now),
+    )
+
+
+def message(used: float, hot_at: float, resets_at: float | None, now: float) -> HookResult:
+    when = ""
+    if resets_at is not None:
+        hours = max(0.0, (resets_at - now) / 3600)
+        when = f", resets in {hours / 24:.1f} d" if hours >= 48 else f", resets in {hours:.0f} h"
+    person = (
+        f"governor: Codex weekly limit at {used:.0%} (hot from {hot_at:.0%}{when}); Claude Code's week "
+        "has headroom. Consider taking substantial work back to Claude Code."
+    )
+    model = (
+        f"governor: the person's Codex weekly usage limit is at {used:.0%}{when}, while their "
+        "Claude Code weekly budget has headroom. If this request is substantial (multi-file "
+        "implementation, long investigation), briefly suggest continuing it in Claude Code to save "
+        "the remaining Codex budget; do small tasks here as usual. Mention it once, not on every reply."
+    )
+    return {"system_message": person, "additional_context": model}
+
+
+def nudge(
+    payload: Mapping[str, Any],
+    config: Mapping[str, Any],
+    conn: sqlite3.Connection,
+    now: float,
+    headroom: HeadroomFn = claude_headroom,
+) -> HookResult | None:
+    lane = config["lanes"]["codex"]
+    if not lane["enabled"] or config["router"]["mode"] == "off" or not router.is_human_prompt(payload):
+        return None
+    from governor.guards.route import codex_weekly
+
+    weekly = codex_weekly(conn, now)
+    if weekly is None or weekly[0] < float(lane["hot_at"]):
+        return None
+    session_id = str(payload.get("session_id") or "codex-unknown-session")
+    if _said_recently(conn, session_id, now) or not headroom(conn, config, now):
+        return None
+    _remember(conn, session_id, f"{weekly[0]:.3f}", now)
+    return message(weekly[0], float(lane["hot_at"]), weekly[1], now)
+
+
+def handle(payload: dict[str, Any]) -> HookResult | None:
+    """The CodexUserPromptSubmit guard (hook.GUARDS). Fail-open is hook.run's job."""
+    from governor.config import load_config
+    from governor.meter import db
+
+    config = load_config()
+    conn = db.connect()
+    try:
+        return nudge(payload, config, conn, time.time())
+    finally:
+        conn.close()

@@ -1,0 +1,93 @@
+"""The fail-open wrapper every hook runs through: stdin payload -> guard -> JSON on stdout.
+
+Whatever goes wrong (bad stdin, a missing transcript, a locked ledger, an invalid budget.json, a bug),
+the hook exits 0, prints nothing and leaves one line in governor.log. Guards are imported lazily by
+event so each hook pays only for its own code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from typing import Any
+
+from governor.guards.result import HookResult
+from governor.log import log
+from governor.paths import kill_switch_on
+
+# event -> "module:function"; each guard takes the payload dict and returns a HookResult or None.
+GUARDS = {
+    "UserPromptSubmit": "governor.guards.prompt:handle",
+    "PostToolUse": "governor.guards.memory:handle",
+    "SessionStart": "governor.guards.session:handle",
+    "CodexUserPromptSubmit": "governor.guards.codex_nudge:handle",
+}
+
+# Claude Code's cap is 10,000 characters; our own limits are far below it, this is a last guard.
+MAX_FIELD_CHARS = 4000
+
+
+def render(event: str, result: HookResult | None) -> str:
+    """The JSON line Claude Code expects, or '' when there is nothing to say."""
+    if not result:
+        return ""
+    out: dict[str, Any] = {}
+    if result.get("block_reason"):
+        out["decision"] = "block"
+        out["reason"] = result["block_reason"][:MAX_FIELD_CHARS]
+    if result.get("system_message"):
+        out["systemMessage"] = result["system_message"][:MAX_FIELD_CHARS]
+    if result.get("additional_context"):
+        hook_event = "UserPromptSubmit" if event == "CodexUserPromptSubmit" else event
+        out["hookSpecificOutput"] = {
+            "hookEventName": hook_event,
+            "additionalContext": result["additional_context"][:MAX_FIELD_CHARS],
+        }
+    return json.dumps(out, ensure_ascii=False) if out else ""
+
+
+def read_payload(stream: Any) -> dict[str, Any]:
+    data = stream.read()
+    if not data or not data.strip():
+        raise ValueError("empty stdin")
+    payload = json.loads(data)
+    if not isinstance(payload, dict):
+        raise ValueError("payload is not a JSON object")
+    return payload
+
+
+def run(event: str) -> int:
+    """Entry point of hooks/*.py. Always returns 0."""
+    if kill_switch_on():
+        return 0
+    try:
+        payload = read_payload(sys.stdin)
+        module_name, func_name = GUARDS[event].split(":")
+        handler = getattr(importlib.import_module(module_name), func_name)
+        text = render(event, handler(payload))
+    except BaseException as exc:  # noqa: BLE001 - fail open on anything, KeyboardInterrupt included
+        if isinstance(exc, SystemExit) and exc.code in (0, None):
+            return 0
+        log(f"hook {event} failed open: {type(exc).__name__}: {exc}")
+        return 0
+    if text:
+        try:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+        except OSError as exc:
+            log(f"hook {event}: cannot write stdout: {exc}")
+    return 0
+
+
+def run_and_exit(event: str) -> None:
+    """run(), flush, then leave without interpreter teardown: the hook's work is committed and flushed,
+    and skipping finalization (module teardown, the SQLite close-time checkpoint) saves the person ~10 ms
+    per prompt. A WAL database is crash-safe, so this is no less safe than a normal exit."""
+    code = run(event)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)

@@ -1,0 +1,3 @@
+"""Sources -> ledger: transcripts, Codex rollouts, official captures, the SQLite ledger and its read-side queries.
+
+Imports only the flat core and governor.policy."""

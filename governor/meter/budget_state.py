@@ -1,0 +1,120 @@
+"""Where this week stands: the one computation behind the pacing hook, `governor status` and the
+status line. Reads the ledger (official captures, local units), applies the pure policy modules."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+from typing import Any
+
+from governor.meter import official, usage
+from governor.policy import calibrate, pacing
+from governor.policy.calibrate import Capture, Spent
+from governor.record import Record  # a NamedTuple without exec-compiling one per class
+
+WEEKLY = "seven_day"
+FIVE_HOUR = "five_hour"
+
+
+class BudgetState(Record):
+    now: float
+    window: pacing.Window
+    cap_units: float
+    spent: Spent
+    rate_units_per_hour: float
+    rate_fraction_per_hour: float
+    projected: float
+    band: pacing.Band | None
+    ceiling_tokens: int | None  # the /compact advice threshold of the current band
+    clamp_ceiling: int | None  # the ceiling the hard clamp compares against
+    five_hour: Capture | None
+
+
+def current_window(conn: sqlite3.Connection, config: dict[str, Any], now: float) -> pacing.Window:
+    """This weekly cycle, anchored to the latest official seven_day reset when there is one."""
+    weekly = official.latest(conn, WEEKLY, now)
+    return pacing.weekly_window(now, weekly.resets_at if weekly else None, config["week"]["resets"])
+
+
+def compute(
+    conn: sqlite3.Connection, config: dict[str, Any], now: float, window: pacing.Window | None = None
+) -> BudgetState:
+    """The budget state at `now`; pass `window` when the caller already has it (the prompt hook)."""
+    window = window or current_window(conn, config, now)
+    start = window.start.timestamp()
+    cap = float(config["caps"][config["tier"]])
+    local_units = usage.weighted_between(conn, config, start, now + 1)
+    pairs = [
+        (c, usage.weighted_between(conn, config, start, c.captured_at))
+        for c in official.cycle_captures(conn, WEEKLY, start, now)
+    ]
+    spent = calibrate.spent_now(local_units, cap, pairs, now, config["calibration"])
+    rate_hours = float(config["pacing"]["rate_window_hours"])
+    rate_start = max(start, now - rate_hours * 3600)
+    recent = usage.weighted_between(conn, config, rate_start, now + 1)
+    rate = pacing.rate_per_hour(recent, rate_hours, window.hours_elapsed(now))
+    rate_fraction = rate * spent.fraction_per_unit
+    projected = pacing.project(spent.fraction, rate_fraction, window.hours_left(now))
+    bands = config["pacing"]["bands"]
+    band = pacing.band_for(projected, bands)
+    return BudgetState(
+        now=now,
+        window=window,
+        cap_units=cap,
+        spent=spent,
+        rate_units_per_hour=rate,
+        rate_fraction_per_hour=rate_fraction,
+        projected=projected,
+        band=band,
+        ceiling_tokens=band.ceiling_tokens if band else None,
+        clamp_ceiling=pacing.clamp_ceiling(projected, bands),
+        five_hour=official.latest(conn, FIVE_HOUR, now),
+    )
+
+
+def as_json(state: BudgetState) -> dict[str, Any]:
+    """The `window` / `spent` / `rate` / `projected` part of `governor status --json`."""
+    s = state.spent
+    return {
+        "window": {
+            "start": state.window.start.isoformat(),
+            "reset": state.window.reset.isoformat(),
+            "source": state.window.source,
+        },
+        "spent": {
+            "units": round(s.units, 3),
+            "fraction": round(s.fraction, 6),
+            "source": s.source,
+            "capture_age_s": None if s.capture_age_s is None else round(s.capture_age_s, 1),
+            "k": s.k,
+            "unmetered_share": None if s.unmetered_share is None else round(s.unmetered_share, 4),
+            "warning": s.warning,
+        },
+        "cap_units": state.cap_units,
+        "rate": {
+            "units_per_hour": round(state.rate_units_per_hour, 3),
+            "fraction_per_hour": round(state.rate_fraction_per_hour, 8),
+        },
+        "projected": {"fraction": round(state.projected, 6)},
+        "band": None
+        if state.band is None
+        else {"projected_at": state.band.projected_at, "severity": state.band.severity},
+        "ceiling_tokens": state.ceiling_tokens,
+        "five_hour": None
+        if state.five_hour is None
+        else {
+            "used_pct": state.five_hour.used_pct,
+            "resets_at": state.five_hour.resets_at,
+            "age_s": round(state.now - state.five_hour.captured_at, 1),
+        },
+    }
+
+
+def ingest_horizon(config: dict[str, Any], window: pacing.Window) -> float:
+    """What an ingest may prune before: the cycle's start minus the rate window (epoch s)."""
+    return (window.start - timedelta(hours=float(config["pacing"]["rate_window_hours"]))).timestamp()
+
+
+def cycle_start_for(config: dict[str, Any], conn: sqlite3.Connection, now: float) -> float:
+    """ingest_horizon of the current window, for callers that have no window yet."""
+    return ingest_horizon(config, current_window(conn, config, now))

@@ -1,0 +1,191 @@
+"""Mirror Codex rollouts into the ledger (usage per response, latest rate-limit window per limit) and
+read the Codex lane back for status, routing and daily reports.
+
+One transaction per ingest with the cursors re-read inside the write lock, so concurrent ingests
+(several hook processes) never read the same bytes twice; every row key is global besides, so a file
+read again (replaced, moved to archived_sessions/) cannot double count either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from governor import paths, timeutil
+from governor.meter import codex, db, tail
+from governor.meter.codex import LimitSnapshot
+
+KIND = "codex"
+WEEK_S = 7 * 86400
+_COLS = "key, ts, model, thread_id, source, input, cached_input, output, reasoning, total"
+# The earliest sighting keeps time and owner: a re-stamped replay of a record must not move its day.
+UPSERT_USAGE = (f"INSERT INTO codex_usage({_COLS}) VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET"
+                " ts=excluded.ts, model=excluded.model, thread_id=excluded.thread_id, source=excluded.source"
+                " WHERE excluded.ts < codex_usage.ts")
+RETRACT = "DELETE FROM codex_usage WHERE thread_id=? AND key LIKE 't:%'"
+_LIMIT_COLS = "limit_id, window, used_pct, window_minutes, resets_at, observed_at, limit_name, plan_type"
+_TOKENS = ("input", "cached_input", "output", "reasoning", "total")
+
+
+@dataclass
+class CodexIngestStats:
+    files_seen: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    records: int = 0
+    limits_updated: int = 0
+    bad_lines: int = 0
+    skipped_old: int = 0
+
+
+def discover(home: str) -> list[str]:
+    """rollout-*.jsonl under sessions/ and archived_sessions/; a name in both is read from sessions/."""
+    found: dict[str, str] = {}
+    for sub in ("sessions", "archived_sessions"):
+        for dirpath, _dirs, files in os.walk(os.path.join(home, sub)):
+            for name in files:
+                if name.startswith("rollout-") and name.endswith(".jsonl"):
+                    found.setdefault(name, os.path.join(dirpath, name))
+    return sorted(found.values())
+
+
+def _state(cursor: tail.Cursor | None, start: int, path: str) -> tuple[dict[str, Any], int]:
+    if start and cursor is not None and cursor.state:
+        try:
+            return json.loads(cursor.state), start
+        except ValueError:
+            pass  # unreadable state: read the file again; the keys keep that exact
+    return codex.new_state(codex.thread_from_name(path) or os.path.basename(path)), 0
+
+
+def _apply_limit(conn: sqlite3.Connection, snap: LimitSnapshot) -> bool:
+    row = conn.execute(f"SELECT {_LIMIT_COLS} FROM codex_limits WHERE limit_id=? AND window=?",
+                       (snap.limit_id, snap.window)).fetchone()
+    current = LimitSnapshot(*row) if row else None
+    if codex.merge_snapshot(current, snap) is not snap or current == snap:
+        return False
+    conn.execute(f"INSERT OR REPLACE INTO codex_limits({_LIMIT_COLS}) VALUES(?,?,?,?,?,?,?,?)", snap)
+    return True
+
+
+def ingest_codex(conn: sqlite3.Connection, now: float, codex_home: str | None = None,
+                 since: float | None = None) -> CodexIngestStats:
+    """Read what Codex appended since the last ingest. Files untouched since `since` (epoch s) and never
+    read before are skipped. A killed process leaves the ledger as it was."""
+    home = codex_home or paths.codex_home()
+    stats = CodexIngestStats()
+    snaps: list[LimitSnapshot] = []
+    with db.transaction(conn):
+        cursors = tail.load_cursors(conn, KIND)  # inside the write lock: another ingest may have moved them
+        for path in discover(home):
+            stats.files_seen += 1
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue  # archived or deleted while we looked
+            cursor = cursors.get(path)
+            if cursor is None and since is not None and st.st_mtime < since:
+                stats.skipped_old += 1
+                continue
+            start = tail.start_offset(st, cursor)
+            if start is None:
+                continue
+            state, start = _state(cursor, start, path)
+            offset, bad = start, 0
+            for block, end in tail.iter_blocks(path, start):
+                offset = end
+                parsed = codex.parse_block(block, state)
+                state = parsed.state
+                if parsed.retract:
+                    conn.execute(RETRACT, (state["thread"],))
+                conn.executemany(UPSERT_USAGE, parsed.usage)
+                snaps.extend(parsed.limits)
+                stats.records += len(parsed.usage)
+                bad += parsed.bad_lines
+            new = tail.Cursor(st.st_dev, st.st_ino, offset, max(st.st_size, offset), st.st_mtime_ns,
+                              json.dumps(state, separators=(",", ":")))
+            tail.save_cursor(conn, path, KIND, new, bad, now)
+            stats.files_read += 1
+            stats.bytes_read += offset - start
+            stats.bad_lines += bad
+        for snap in sorted(snaps, key=lambda s: (s.observed_at, s.used_pct)):  # oldest first
+            stats.limits_updated += _apply_limit(conn, snap)
+        db.set_meta(conn, "codex_last_ingest", f"{now:.3f}")
+    return stats
+
+
+def token_totals(conn: sqlite3.Connection, start: float | None, end: float | None) -> dict[str, int]:
+    """Summed Codex tokens (and responses) with start <= ts < end."""
+    row = conn.execute(
+        "SELECT " + ", ".join(f"COALESCE(SUM({c}), 0)" for c in _TOKENS) + ", COUNT(*) FROM codex_usage"
+        " WHERE ts >= ? AND ts < ?", (start if start is not None else float("-inf"),
+                                      end if end is not None else float("inf"))).fetchone()
+    return {**dict(zip(_TOKENS, map(int, row[:5]), strict=True)), "responses": int(row[5])}
+
+
+def _window(row: tuple[Any, ...], now: float) -> dict[str, Any]:
+    used, minutes, resets_at, observed_at = row
+    stale = resets_at is not None and resets_at <= now  # the window has rolled over since this reading
+    return {"used_pct": None if stale else used, "last_used_pct": used, "stale": stale,
+            "window_minutes": minutes, "resets_at": resets_at,
+            "resets_in_s": None if stale or resets_at is None else resets_at - now,
+            "observed_at": observed_at, "age_s": now - observed_at}
+
+
+def codex_lane(conn: sqlite3.Connection, now: float, tz: tzinfo | None = None) -> dict[str, Any]:
+    """The Codex lane: per limit_id ('codex', the account-wide one, first) its windows, each with the
+    last reading (None once its resets_at has passed, with the reading's age); the 'codex' weekly/5 h
+    at the top; tokens today and this cycle (since the weekly window opened, else the last 7 days)."""
+    tz = tz or timeutil.local_zone()
+    limits: dict[str, dict[str, Any]] = {}
+    rows = conn.execute("SELECT limit_id, window, limit_name, plan_type, used_pct, window_minutes, resets_at,"
+                        " observed_at FROM codex_limits ORDER BY limit_id != 'codex', limit_id, window")
+    for limit_id, window, name, plan, *reading in rows:
+        entry = limits.setdefault(limit_id, {"limit_id": limit_id, "limit_name": name, "plan_type": plan,
+                                             "windows": {}})
+        entry["windows"][window] = _window(tuple(reading), now)
+    account = limits.get("codex", {"windows": {}})["windows"]
+    weekly, five = account.get("weekly"), account.get("five_hour")
+    if weekly and not weekly["stale"] and weekly["resets_at"] is not None:
+        cycle_start, cycle_from = weekly["resets_at"] - WEEK_S, "weekly window"
+    else:
+        cycle_start, cycle_from = now - WEEK_S, "last 7 days"
+    observed = [w["observed_at"] for w in account.values()]
+    today = datetime.fromtimestamp(now, tz).date()
+    return {
+        "limits": list(limits.values()),
+        "weekly_pct": weekly["used_pct"] if weekly else None,
+        "weekly_used": weekly["used_pct"] / 100 if weekly and weekly["used_pct"] is not None else None,
+        "weekly_resets_at": weekly["resets_at"] if weekly else None,
+        "five_hour_pct": five["used_pct"] if five else None,
+        "five_hour_resets_at": five["resets_at"] if five else None,
+        "observed_at": max(observed) if observed else None,
+        "age_s": now - max(observed) if observed else None,
+        "tokens_today": token_totals(conn, timeutil.day_start(today, tz), now),
+        "tokens_cycle": token_totals(conn, cycle_start, now),
+        "cycle_start": cycle_start,
+        "cycle_from": cycle_from,
+    }
+
+
+def codex_daily(conn: sqlite3.Connection, tz: tzinfo | None, since: date | None = None,
+                until: date | None = None) -> list[dict[str, Any]]:
+    """Token totals per local day (since..until inclusive), oldest first; days without usage are left out."""
+    tz = tz or timeutil.local_zone()
+    start = timeutil.day_start(since, tz) if since else None
+    end = timeutil.day_end(until, tz) if until else None
+    rows = conn.execute(
+        "SELECT CAST(ts / 900 AS INTEGER), " + ", ".join(f"SUM({c})" for c in _TOKENS) + ", COUNT(*)"
+        " FROM codex_usage WHERE ts >= ? AND ts < ? GROUP BY 1",  # 15-min buckets fold into any zone's days
+        (start if start is not None else float("-inf"), end if end is not None else float("inf")))
+    days: dict[date, dict[str, int]] = {}
+    for bucket, *sums in rows:
+        day = timeutil.local_date(bucket * 900, tz)
+        acc = days.setdefault(day, dict.fromkeys((*_TOKENS, "responses"), 0))
+        for name, value in zip((*_TOKENS, "responses"), sums, strict=True):
+            acc[name] += int(value)
+    return [{"day": d.isoformat(), **days[d]} for d in sorted(days)]

@@ -1,0 +1,288 @@
+"""The ledger database: one SQLite file (WAL) holding every table governor keeps.
+
+The usage tables are a cache of the transcripts and rollouts: when the file is missing, corrupt or of
+an older schema it is moved aside and rebuilt by the next ingest; nothing of the user's is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+
+from governor import paths
+from governor.log import log
+from governor.policy import pricing
+
+SCHEMA_VERSION = 7
+MIGRATABLE = (6,)  # older versions whose usage rows are kept: only the roll-ups changed since (rebuilt)
+
+# Roll-ups kept exact by triggers (table, bucket column, seconds): a hook sums a week from ~170 hourly rows
+# per model, the edge hours from 5-minute rows, and only the last few minutes from raw responses. Rows are
+# apart per long-context flag and carry the cache-write split, so reports price from them exactly too.
+ROLLUPS = (("usage_hourly", "hour", 3600), ("usage_rollup", "bucket", 300))
+_SUMS = ("input", "output", "cache_creation", "cache_read", "cache_5m", "cache_1h")
+
+
+def _long_context(row: str = "") -> str:
+    """SQL: 1 when a request's prompt exceeded the long-context threshold (priced apart for some models);
+    `row` prefixes the columns ("new." in a trigger)."""
+    return f"({row}input + {row}cache_creation + {row}cache_read > {pricing.LONG_CONTEXT_TOKENS})"
+
+
+LONG_CONTEXT = _long_context()
+
+
+def _rollup_table(table: str, column: str) -> str:
+    return (f"CREATE TABLE IF NOT EXISTS {table}(\n    {column} INTEGER NOT NULL, model TEXT NOT NULL,\n    "
+            "long_context INTEGER NOT NULL, "
+            + ", ".join(f"{c} INTEGER NOT NULL" for c in _SUMS)
+            + f", responses INTEGER NOT NULL,\n    PRIMARY KEY({column}, model, long_context)\n);\n")
+
+
+def _values(row: str) -> tuple[str, str, list[str]]:
+    """A usage row's (model, long-context flag, summed values) as SQL over `row` (new or old) in a trigger."""
+    sums = [f"COALESCE({row}.{c}, 0)" if c in ("cache_5m", "cache_1h") else f"{row}.{c}" for c in _SUMS]
+    return f"COALESCE({row}.model, '')", _long_context(f"{row}."), sums
+
+
+def _rollup_add(table: str, column: str, seconds: int) -> str:
+    model, long_context, sums = _values("new")
+    added = ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMS)
+    return (f"    INSERT INTO {table} VALUES(CAST(new.ts / {seconds} AS INTEGER), {model}, {long_context}, "
+            + ", ".join(sums)
+            + f", 1)\n    ON CONFLICT({column}, model, long_context) DO UPDATE SET {added},"
+            " responses = responses + 1;\n")
+
+
+def _rollup_remove(table: str, column: str, seconds: int) -> str:
+    model, long_context, sums = _values("old")
+    removed = ", ".join(f"{c} = {c} - {v}" for c, v in zip(_SUMS, sums, strict=True))
+    return (f"    UPDATE {table} SET {removed}, responses = responses - 1\n"
+            f"    WHERE {column} = CAST(old.ts / {seconds} AS INTEGER) AND model = {model}"
+            f" AND long_context = {long_context};\n")
+
+
+ROLLUP_SCHEMA = (
+    "".join(_rollup_table(t, c) for t, c, _s in ROLLUPS)
+    + "CREATE TRIGGER IF NOT EXISTS usage_rollup_insert AFTER INSERT ON usage BEGIN\n"
+    + "".join(_rollup_add(*r) for r in ROLLUPS)
+    + "END;\nCREATE TRIGGER IF NOT EXISTS usage_rollup_update AFTER UPDATE ON usage BEGIN\n"
+    + "".join(_rollup_remove(*r) for r in ROLLUPS)
+    + "".join(_rollup_add(*r) for r in ROLLUPS)
+    + "END;\n"
+)
+
+SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS files(
+    path TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,                 -- 'claude' | 'codex'
+    dev INTEGER, ino INTEGER,
+    offset INTEGER NOT NULL DEFAULT 0,  -- bytes consumed (complete lines only)
+    size INTEGER, mtime_ns INTEGER,
+    bad_lines INTEGER NOT NULL DEFAULT 0,
+    state TEXT,                         -- per-file parser state (JSON), e.g. Codex running totals
+    updated_at REAL
+);
+CREATE TABLE IF NOT EXISTS usage(       -- one row per de-duplicated Claude API response
+    key TEXT PRIMARY KEY,
+    ts REAL NOT NULL, session_id TEXT, project TEXT, model TEXT,
+    input INTEGER NOT NULL, output INTEGER NOT NULL,
+    cache_creation INTEGER NOT NULL, cache_read INTEGER NOT NULL,
+    cache_5m INTEGER, cache_1h INTEGER,
+    sidechain INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS usage_ts ON usage(ts);
+CREATE INDEX IF NOT EXISTS usage_session ON usage(session_id, ts);
+"""
+    + ROLLUP_SCHEMA
+    + """
+CREATE TABLE IF NOT EXISTS captures(    -- official (or manually copied) /usage figures
+    id INTEGER PRIMARY KEY,
+    window TEXT NOT NULL,               -- five_hour | seven_day | seven_day_sonnet | ...
+    used_pct REAL NOT NULL, resets_at REAL, captured_at REAL NOT NULL,
+    source TEXT NOT NULL, session_id TEXT
+);
+CREATE INDEX IF NOT EXISTS captures_window ON captures(window, captured_at);
+CREATE TABLE IF NOT EXISTS hook_state(  -- what a guard last said, for hysteresis
+    session_id TEXT NOT NULL, guard TEXT NOT NULL, value TEXT, updated_at REAL,
+    PRIMARY KEY(session_id, guard)
+);
+CREATE TABLE IF NOT EXISTS router_events(
+    id INTEGER PRIMARY KEY, ts REAL NOT NULL, session_id TEXT,
+    decision TEXT NOT NULL,             -- handoff | hold | pass | skipped
+    prompt_head TEXT, brief_path TEXT, reason TEXT
+);
+CREATE INDEX IF NOT EXISTS router_events_ts ON router_events(ts);
+CREATE TABLE IF NOT EXISTS handoff_runs(
+    id INTEGER PRIMARY KEY, ts REAL NOT NULL, brief_path TEXT, exit_code INTEGER,
+    thread_id TEXT, input INTEGER, cached_input INTEGER, output INTEGER, reasoning INTEGER
+);
+CREATE TABLE IF NOT EXISTS codex_usage( -- one row per de-duplicated Codex model response
+    key TEXT PRIMARY KEY, ts REAL NOT NULL, model TEXT, thread_id TEXT, source TEXT,
+    input INTEGER NOT NULL, cached_input INTEGER NOT NULL, output INTEGER NOT NULL,
+    reasoning INTEGER NOT NULL, total INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS codex_usage_ts ON codex_usage(ts);
+CREATE TABLE IF NOT EXISTS codex_limits(-- latest rate-limit snapshot per (limit_id, window)
+    limit_id TEXT NOT NULL, window TEXT NOT NULL,   -- five_hour | weekly | monthly | minutes:<n>
+    used_pct REAL NOT NULL, window_minutes INTEGER, resets_at REAL, observed_at REAL NOT NULL,
+    limit_name TEXT, plan_type TEXT,
+    PRIMARY KEY(limit_id, window)
+);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+"""
+)
+
+
+def _open(path: str, busy_ms: int) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+    # Takes effect only when the file is created: 16 KB pages make a first scan's million-row load and
+    # its commit ~25% cheaper than the default 4 KB; an existing ledger keeps its page size.
+    conn.execute("PRAGMA page_size=16384")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def _ensure_schema(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version in MIGRATABLE:
+        with transaction(conn):  # re-read inside the lock: a concurrent process may have migrated it
+            if conn.execute("PRAGMA user_version").fetchone()[0] in MIGRATABLE:
+                _migrate(conn)
+                log(f"ledger migrated from schema {version} to {SCHEMA_VERSION}")
+        return
+    if version != 0:  # an older cache: rebuilt from the transcripts
+        raise sqlite3.DatabaseError(f"ledger schema {version}, expected {SCHEMA_VERSION}")
+    conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+
+
+def _move_aside(path: str, reason: str) -> None:
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.replace(path + suffix, f"{path}.broken-{stamp}{suffix}")
+        except OSError:
+            pass
+    log(f"ledger {path} moved aside ({reason}); it will be rebuilt from the transcripts")
+
+
+def connect(path: str | None = None, busy_ms: int = 5000) -> sqlite3.Connection:
+    """Open (creating or rebuilding as needed) the ledger. Autocommit mode: use `transaction()`."""
+    path = path or paths.ledger_path()
+    paths.ensure_private_dir(os.path.dirname(path))
+    fresh = not os.path.exists(path)
+    try:
+        conn = _open(path, busy_ms)
+        if not fresh:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        _ensure_schema(conn)
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise
+        _move_aside(path, str(exc))
+        conn = _open(path, busy_ms)
+        _ensure_schema(conn)
+    except sqlite3.DatabaseError as exc:
+        _move_aside(path, str(exc))
+        conn = _open(path, busy_ms)
+        _ensure_schema(conn)
+    if fresh:
+        try:
+            os.chmod(path, 0o600)
+        except OSError:
+            pass
+    return conn
+
+
+class transaction:  # noqa: N801 - used like a function: `with transaction(conn):`
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (a killed process leaves no partial ingest).
+    A class rather than @contextmanager: contextlib is one import fewer on every hook run."""
+
+    def __init__(self, conn: sqlite3.Connection, immediate: bool = True) -> None:
+        self.conn = conn
+        self.immediate = immediate
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE" if self.immediate else "BEGIN")
+        return self.conn
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+        (key, value),
+    )
+
+
+
+def drop_usage_derivatives(conn: sqlite3.Connection) -> list[str]:
+    """Inside a transaction, before a bulk load: drop the usage table's secondary indexes and roll-up
+    triggers (a first scan inserts a million rows several times faster without them). Returns their SQL
+    for restore_usage_derivatives; a rollback restores them by itself (SQLite DDL is transactional)."""
+    rows = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name='usage' AND type IN ('index', 'trigger')"
+        " AND sql IS NOT NULL"
+    ).fetchall()
+    for kind, name, _sql in rows:
+        conn.execute(f'DROP {kind.upper()} "{name}"')
+    return [sql for _kind, _name, sql in rows]
+
+
+def restore_usage_derivatives(conn: sqlite3.Connection, saved: list[str]) -> None:
+    """Rebuild the roll-ups from the usage table and recreate what drop_usage_derivatives removed. The
+    finest roll-up is summed from the responses, each coarser one from it (its buckets nest: seconds are
+    multiples), which on a first scan of a million responses halves the work."""
+    finest_table, finest_column, finest_seconds = min(ROLLUPS, key=lambda r: r[2])
+    for table, _column, seconds in sorted(ROLLUPS, key=lambda r: r[2]):
+        conn.execute(f"DELETE FROM {table}")
+        if table == finest_table:
+            sums = ", ".join(f"SUM(COALESCE({c}, 0))" for c in _SUMS)
+            source = (f"SELECT CAST(ts / {seconds} AS INTEGER), COALESCE(model, ''), {LONG_CONTEXT}, {sums},"
+                      " COUNT(*) FROM usage")
+        else:  # integer division truncates like CAST does, so the buckets nest for any ts
+            assert seconds % finest_seconds == 0, (table, seconds)
+            sums = ", ".join(f"SUM({c})" for c in _SUMS)
+            source = (f"SELECT {finest_column} * {finest_seconds} / {seconds}, model, long_context, {sums},"
+                      f" SUM(responses) FROM {finest_table}")
+        conn.execute(f"INSERT INTO {table} {source} GROUP BY 1, 2, 3")
+    for sql in saved:
+        conn.execute(sql)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Inside a write transaction: bring a MIGRATABLE ledger to SCHEMA_VERSION, keeping every row of
+    usage, captures, router events and hook state. Since version 6 only the roll-ups changed (a
+    long-context flag and the cache-write split): they are dropped and summed anew from the responses."""
+    for table, _column, _seconds in ROLLUPS:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    for trigger in ("usage_rollup_insert", "usage_rollup_update"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    for statement in _statements(ROLLUP_SCHEMA):
+        conn.execute(statement)
+    restore_usage_derivatives(conn, [])
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _statements(script: str) -> list[str]:
+    """A schema script's statements, one each (a trigger's body keeps its inner semicolons)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return statements

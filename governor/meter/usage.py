@@ -1,0 +1,156 @@
+"""Read-side queries over the de-duplicated usage table: totals per model, per time bucket, per session."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from typing import Any
+
+from governor.meter import db
+from governor.policy import pricing
+from governor.policy.pricing import Tokens
+
+_SUMS = (
+    "SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read),"
+    " SUM(COALESCE(cache_5m, 0)), SUM(COALESCE(cache_1h, 0)), COUNT(*)"
+)
+_LONG = db.LONG_CONTEXT
+
+
+def _tokens(row: tuple[Any, ...]) -> Tokens:
+    return Tokens(*(int(v or 0) for v in row))
+
+
+def _range(start: float | None, end: float | None) -> tuple[str, list[float]]:
+    clauses, params = [], []
+    if start is not None:
+        clauses.append("ts >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append("ts < ?")
+        params.append(end)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def model_totals(
+    conn: sqlite3.Connection, start: float | None = None, end: float | None = None
+) -> dict[str, Tokens]:
+    where, params = _range(start, end)
+    rows = conn.execute(f"SELECT model, {_SUMS} FROM usage{where} GROUP BY model", params)
+    return {r[0]: _tokens(r[1:]) for r in rows}
+
+
+def weighted(totals: dict[str, Tokens], config: dict[str, Any]) -> float:
+    return sum(pricing.weighted_units(t, model, config) for model, t in totals.items())
+
+
+_LEVELS = db.ROLLUPS  # coarsest first: (table, bucket column, seconds)
+
+
+def _merge(into: dict[str, Tokens], more: dict[str, Tokens]) -> dict[str, Tokens]:
+    for model, tokens in more.items():
+        into.setdefault(model, Tokens()).add(tokens)
+    return into
+
+
+def _sum_range(conn: sqlite3.Connection, lo: float, hi: float, level: int = 0) -> dict[str, Tokens]:
+    """Totals over [lo, hi): the whole units of roll-up `level`, the edges from the finer levels, the
+    last ragged minutes from the responses themselves."""
+    if hi <= lo:
+        return {}
+    if level == len(_LEVELS):
+        return model_totals(conn, lo, hi)
+    table, column, step = _LEVELS[level]
+    first = -(-int(lo) // step) * step
+    last = int(hi) // step * step
+    if last <= first:
+        return _sum_range(conn, lo, hi, level + 1)
+    totals = _sum_range(conn, lo, float(first), level + 1)
+    _merge(totals, _sum_range(conn, float(last), hi, level + 1))
+    rows = conn.execute(
+        f"SELECT model, SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read) FROM {table}"
+        f" WHERE {column} >= ? AND {column} < ? GROUP BY model",
+        (first // step, last // step),
+    )
+    return _merge(totals, {r[0]: Tokens(*(int(v or 0) for v in r[1:])) for r in rows})
+
+
+def weighted_between(
+    conn: sqlite3.Connection, config: dict[str, Any], start: float | None, end: float | None
+) -> float:
+    """Weighted units with start <= ts < end, exact, from the roll-ups: a week costs a few hundred rows
+    per model however large the corpus."""
+    if start is None or end is None:
+        return weighted(model_totals(conn, start, end), config)
+    return weighted(_sum_range(conn, float(start), float(end)), config)
+
+
+REPORT_SECONDS = 900  # the buckets reports fold into days: every zone offset in use is a multiple of 15 min
+
+
+def buckets(
+    conn: sqlite3.Connection, start: float | None, end: float | None
+) -> list[tuple[float, str, bool, Tokens]]:
+    """(bucket start epoch s, model, long context?, tokens) per REPORT_SECONDS, to fold into any zone's
+    days. Whole 5-minute buckets come from the finest roll-up, so a report over gigabytes of transcripts
+    reads thousands of rows, not a million; ragged ends of [start, end) from the responses."""
+    table, column, step = _LEVELS[-1]
+    assert REPORT_SECONDS % step == 0, step
+    first = None if start is None else math.ceil(start / step)
+    last = None if end is None else math.floor(end / step)
+    if first is not None and last is not None and last < first:  # inside one bucket
+        return _raw_buckets(conn, start, end)
+    edges = []
+    if start is not None and first is not None and first * step > start:
+        edges += _raw_buckets(conn, start, first * step)
+    if end is not None and last is not None and last * step < end:
+        edges += _raw_buckets(conn, last * step, end)
+    clauses, params = ["responses > 0"], []  # a response moved to another bucket leaves a zero row
+    if first is not None:
+        clauses.append(f"{column} >= ?")
+        params.append(first)
+    if last is not None:
+        clauses.append(f"{column} < ?")
+        params.append(last)
+    sums = "SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read), SUM(cache_5m), SUM(cache_1h)"
+    rows = conn.execute(
+        f"SELECT {column} * {step} / {REPORT_SECONDS} AS b, model, long_context, {sums}, SUM(responses)"
+        f" FROM {table} WHERE {' AND '.join(clauses)} GROUP BY b, model, long_context",
+        params,
+    )
+    return edges + [(r[0] * REPORT_SECONDS, r[1], bool(r[2]), _tokens(r[3:])) for r in rows]
+
+
+def _raw_buckets(
+    conn: sqlite3.Connection, start: float | None, end: float | None
+) -> list[tuple[float, str, bool, Tokens]]:
+    where, params = _range(start, end)
+    rows = conn.execute(
+        f"SELECT CAST(ts / {REPORT_SECONDS} AS INTEGER) AS b, model, {_LONG} AS lc, {_SUMS} FROM usage{where}"
+        " GROUP BY b, model, lc",
+        params,
+    )
+    return [(r[0] * REPORT_SECONDS, r[1], bool(r[2]), _tokens(r[3:])) for r in rows]
+
+
+def session_totals(conn: sqlite3.Connection, start: float | None, end: float | None) -> list[dict[str, Any]]:
+    """Per session, model and long-context flag: first/last time, responses, peak context and token sums."""
+    where, params = _range(start, end)
+    rows = conn.execute(
+        f"SELECT session_id, model, {_LONG} AS lc, MIN(project), MIN(ts), MAX(ts),"
+        f" MAX(input + cache_creation + cache_read), {_SUMS} FROM usage{where} GROUP BY session_id, model, lc",
+        params,
+    )
+    return [
+        {
+            "session_id": r[0],
+            "model": r[1],
+            "long_context": bool(r[2]),
+            "project": r[3],
+            "first": r[4],
+            "last": r[5],
+            "peak": int(r[6] or 0),
+            "tokens": _tokens(r[7:]),
+        }
+        for r in rows
+    ]

@@ -1,0 +1,132 @@
+"""`governor demo`'s engine: replay the sample week and, at each of its moments, ask the real policy and
+guard code what `governor status`, the status line and the hooks would show. Runs inside
+demo_week.sandbox(): the hooks' own functions resolve every path into the throw-away directory."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from governor import paths, timeutil
+from governor.commands import status
+from governor.guards import route, runtime, session
+from governor.guards.prompt import merge, pacing_result
+from governor.guards.result import HookResult
+from governor.meter import budget_state, db, ledger, official, transcript
+from governor.policy import router
+from governor.reports.demo_week import Replay, SampleWeek
+from governor.statusline import render
+
+
+def hook_output(event: str, result: HookResult | None) -> dict[str, Any]:
+    """Exactly what the hook prints on stdout ('' = nothing), parsed, and a one-word verdict."""
+    stdout = runtime.render(event, result)
+    parsed = json.loads(stdout) if stdout else None
+    verdict = "silent" if not parsed else "block" if parsed.get("decision") == "block" else "advice"
+    return {"stdout": stdout, "output": parsed, "verdict": verdict}
+
+
+class DemoWeek:
+    """The sample week in a sandboxed ledger; `moment()` evaluates one moment (they must come in time order)."""
+
+    def __init__(self, week: SampleWeek, config: dict[str, Any]) -> None:
+        self.week, self.config = week, config
+        self.root = paths.transcript_roots()[0]  # the sandbox's CLAUDE_CONFIG_DIR/projects
+        os.makedirs(self.root, mode=0o700, exist_ok=True)
+        self.replay = Replay(week, self.root)
+        self.conn = db.connect(paths.ledger_path())
+        self.captured: set[int] = set()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _catch_up(self, now: float) -> None:
+        """What the hooks and the status line would have done by `now`: ingest, record official captures."""
+        self.replay.advance(now)
+        ledger.ingest(self.conn, [self.root], parallel=False)
+        for i, capture in enumerate(self.week.meta.get("captures", [])):
+            at = self.week.at(capture["at"])
+            if i not in self.captured and at <= now:
+                payload = capture["statusline"]
+                with db.transaction(self.conn):
+                    official.record_rate_limits(
+                        self.conn, self.week.rate_limits(payload["rate_limits"]), at, payload.get("session_id")
+                    )
+                self.captured.add(i)
+
+    def _session_start(self, spec: dict[str, Any]) -> dict[str, Any]:
+        at = self.week.at(spec["at"])
+        self._catch_up(at)
+        payload = dict(spec["payload"])
+        payload["transcript_path"] = self.replay.path(payload["session_id"], payload.get("cwd") or "/")
+        return {
+            "at": timeutil.iso(at),
+            "payload": _shown(payload),
+            **hook_output("SessionStart", session.handle(payload)),
+        }
+
+    def moment(self, spec: dict[str, Any]) -> dict[str, Any]:
+        now = self.week.at(spec["at"])
+        out: dict[str, Any] = {"key": spec["key"], "title": spec["title"], "at": timeutil.iso(now), "hooks": {}}
+        if spec.get("session_start"):
+            out["hooks"]["SessionStart"] = self._session_start(spec["session_start"])
+        self._catch_up(now)
+        out["captures"] = [
+            {"window": c.window, "used_pct": c.used_pct, "captured_at": timeutil.iso(c.captured_at), "source": c.source}
+            for c in official.cycle_captures(self.conn, budget_state.WEEKLY, self.week.start, now)
+        ]
+        state = budget_state.compute(self.conn, self.config, now)
+        out["status"] = status.build(self.conn, self.config, now)
+        path = self.replay.path(spec["session_id"], spec["cwd"])
+        payload = {
+            "session_id": spec["session_id"],
+            "transcript_path": path,
+            "cwd": spec["cwd"],
+            "permission_mode": "acceptEdits",
+            "hook_event_name": "UserPromptSubmit",
+            "prompt": spec["prompt"],
+        }
+        out["hooks"]["UserPromptSubmit"] = {
+            "payload": _shown(payload),
+            **hook_output("UserPromptSubmit", self._prompt(payload, state, now)),
+        }
+        context = transcript.last_context_tokens(path)
+        out["context_tokens"] = context
+        out["over_pace"] = state.band is not None
+        out["statusline"] = render.render(
+            state.spent.fraction,
+            state.spent.source,
+            state.projected,
+            self.config["pacing"]["bands"],
+            five_hour_pct=state.five_hour.used_pct if state.five_hour else None,
+            context=context,
+            ceiling=state.ceiling_tokens,
+        )
+        return out
+
+    def _prompt(self, payload: dict[str, Any], state: budget_state.BudgetState, now: float) -> HookResult | None:
+        """prompt_guard.handle's combination, at the sample's clock instead of the real one."""
+        results: list[HookResult | None] = []
+        if self.config["pacing"]["enabled"]:
+            results.append(pacing_result(payload, self.config, self.conn, state, now))
+        blocked = bool(results and results[0] and results[0].get("block_reason"))
+        if self.config["router"]["mode"] != "off" and not blocked:
+            results.append(route.route(payload, self.config, self.conn, state.band is not None, now))
+        return merge(results)
+
+    def router_examples(self, over_pace: bool) -> list[dict[str, Any]]:
+        """How the router classifies the sample prompts, and what it decides at this pace if Codex is installed."""
+        cfg, lane = self.config["router"], self.config["lanes"]["codex"]
+        codex = router.CodexState(enabled=bool(lane["enabled"]), installed=True, hot_at=float(lane["hot_at"]))
+        out = []
+        for prompt in self.week.meta.get("router", []):
+            cls = router.classify(prompt, cfg)
+            decision, reason = router.routing_decision(cls, cfg["mode"], over_pace, codex)
+            out.append({"prompt": prompt, "class": cls, "decision": decision, "reason": reason})
+        return out
+
+
+def _shown(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as shown: the transcript path lives in a directory deleted after the demo."""
+    return {k: v for k, v in payload.items() if k != "transcript_path"}

@@ -1,0 +1,134 @@
+"""`governor status`'s report: this week's cycle, spend with provenance, burn rate, projection, band and
+ceiling, the sessions that dominate, the Codex lane, and what the pacing hook would say right now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from governor import fmt, timeutil
+from governor.meter import budget_state
+from governor.policy import pacing
+from governor.reports import tables
+
+
+def top_sessions(
+    conn: Any, config: dict[str, Any], start: float, now: float, limit: int = 5
+) -> list[dict[str, Any]]:
+    from governor.reports.sessions import build
+
+    rows = build(conn, config, start, now + 1, timeutil.local_zone())
+    return [
+        {
+            k: r[k]
+            for k in (
+                "session_id",
+                "project",
+                "hours",
+                "responses",
+                "peak_context_tokens",
+                "weighted_units",
+                "share",
+                "last",
+            )
+        }
+        for r in rows[:limit]
+    ]
+
+
+def hook_preview(state: budget_state.BudgetState) -> dict[str, str] | None:
+    """What UserPromptSubmit would say to a session with no recorded context (hysteresis ignored)."""
+    if state.band is None:
+        return None
+    advice = pacing.Advice(
+        spent=state.spent.fraction,
+        source=state.spent.source,
+        projected=state.projected,
+        reset=state.window.reset,
+        now=pacing.as_utc(state.now),
+        ceiling_tokens=state.ceiling_tokens,
+    )
+    return {"systemMessage": pacing.person_message(advice), "additionalContext": pacing.model_context(advice)}
+
+
+def build(conn: Any, config: dict[str, Any], now: float) -> dict[str, Any]:
+    state = budget_state.compute(conn, config, now)
+    data = budget_state.as_json(state)
+    data["tier"] = config["tier"]
+    data["sessions"] = top_sessions(conn, config, state.window.start.timestamp(), now)
+    data["hook_would_say"] = hook_preview(state)
+    from governor.meter import codex_ingest
+
+    data["codex"] = codex_ingest.codex_lane(conn, now)
+    return data
+
+
+def _when(iso_text: str) -> str:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso_text).astimezone(timeutil.local_zone()).strftime("%a %d %b %H:%M %Z")
+
+
+def render(d: dict[str, Any]) -> str:
+    color = fmt.use_color()
+    spent, proj = d["spent"], d["projected"]["fraction"]
+    tone = "red" if d["band"] and d["band"]["severity"] >= 2 else "yellow" if d["band"] else "green"
+    source = spent["source"]
+    if spent["capture_age_s"] is not None:
+        source += f", capture {spent['capture_age_s'] / 60:.0f} min old"
+    lines = [
+        f"week      {_when(d['window']['start'])} → {_when(d['window']['reset'])}"
+        f"  (reset from {d['window']['source']})",
+        f"spent     {fmt.paint(fmt.fmt_pct(spent['fraction']), 'bold', color)} of the {d['tier']} cap "
+        f"({source}); {fmt.fmt_tokens(spent['units'])} local weighted units",
+        f"rate      {fmt.fmt_tokens(d['rate']['units_per_hour'])} units/h "
+        f"({fmt.fmt_pct(d['rate']['fraction_per_hour'] * 24, 1)} of the cap a day)",
+        f"projected {fmt.paint(fmt.fmt_pct(proj), tone, color)} at reset"
+        + (
+            f" · band ≥{fmt.fmt_pct(d['band']['projected_at'])}: advise /compact above "
+            f"{fmt.fmt_tokens(d['ceiling_tokens'])} tokens"
+            if d["band"]
+            else " · below every band: governor stays quiet"
+        ),
+    ]
+    if spent["k"]:
+        lines.append(
+            f"calibration 1% of the cap ≈ {fmt.fmt_tokens(0.01 / spent['k'])} local units; unmetered "
+            f"(other machines, web) {fmt.fmt_pct(spent['unmetered_share'] or 0)} of the official figure"
+        )
+    if spent["warning"]:
+        lines.append(fmt.paint("warning: ", "yellow", color) + spent["warning"])
+    if d["five_hour"]:
+        lines.append(f"5-hour    {d['five_hour']['used_pct']:.0f}% (official)")
+    codex = d["codex"]
+    if codex.get("weekly_pct") is not None or codex["tokens_cycle"]["responses"]:
+        wk = "—" if codex.get("weekly_pct") is None else f"{codex['weekly_pct']:.0f}%"
+        fh = "—" if codex.get("five_hour_pct") is None else f"{codex['five_hour_pct']:.0f}%"
+        lines.append(
+            f"codex     weekly {wk} · 5 h {fh} · tokens today {fmt.fmt_tokens(codex['tokens_today']['total'])}"
+            f" · this cycle {fmt.fmt_tokens(codex['tokens_cycle']['total'])}"
+        )
+    if d["sessions"]:
+        lines.append("")
+        rows = [
+            [
+                s["session_id"][:8],
+                s["project"][-28:],
+                f"{s['hours']:.1f} h",
+                s["responses"],
+                fmt.fmt_tokens(s["peak_context_tokens"]),
+                fmt.fmt_tokens(s["weighted_units"]),
+                fmt.fmt_pct(s["share"]),
+            ]
+            for s in d["sessions"]
+        ]
+        lines.append(
+            tables.table(
+                ["top sessions", "project", "length", "resp", "peak ctx", "weighted", "share"],
+                rows,
+                align="llrrrrr",
+            )
+        )
+    lines.append("")
+    said = d["hook_would_say"]
+    lines.append("hook now  " + (said["systemMessage"] if said else "(nothing: under pace)"))
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""The status line's text: one short line from the budget state and the status-line payload (pure).
+
+    wk 61% official → 94% at reset · 5h 22% · ctx 182k/350k · codex wk 40%
+
+The weekly part always carries its provenance word. Colour (ANSI, the caller decides whether):
+red once the projection reaches the lowest pacing band (the pacing hook is advising), yellow from
+90 % of min(1.0, lowest band), green below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from governor.fmt import fmt_tokens, paint
+
+SEP = " · "
+WORDS = {"official": "official", "calibrated": "calibrated", "local estimate": "local est."}
+YELLOW_FROM = 0.9  # of min(1.0, the lowest band's projected_at)
+FIVE_HOUR_YELLOW, FIVE_HOUR_RED = 80.0, 95.0
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return None
+    return int(value)
+
+
+def context_tokens(payload: Mapping[str, Any]) -> int | None:
+    """The session's current context: current_usage's input + cache fields (the last response's prompt),
+    else context_window.total_input_tokens; None before the first response."""
+    window = payload.get("context_window")
+    if not isinstance(window, dict):
+        return None
+    current = window.get("current_usage")
+    if isinstance(current, dict):
+        parts = [_count(current.get(k)) for k in
+                 ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")]
+        if any(p is not None for p in parts):
+            return sum(p or 0 for p in parts)
+    return _count(window.get("total_input_tokens")) or None
+
+
+def week_color(projected: float, bands: Sequence[Mapping[str, Any]]) -> str:
+    lowest = min((float(b["projected_at"]) for b in bands), default=1.0)
+    if projected >= lowest:
+        return "red"
+    return "yellow" if projected >= YELLOW_FROM * min(1.0, lowest) else "green"
+
+
+def _pct(fraction: float) -> str:
+    return f"{fraction * 100:.0f}%"
+
+
+def render(
+    spent_fraction: float,
+    source: str,
+    projected: float,
+    bands: Sequence[Mapping[str, Any]],
+    five_hour_pct: float | None = None,
+    context: int | None = None,
+    ceiling: int | None = None,
+    codex_weekly_pct: float | None = None,
+    color: bool = False,
+    kept_on_claude: str | None = None,
+) -> str:
+    word = WORDS.get(source, source)
+    week = f"wk {_pct(spent_fraction)} {word} → {_pct(projected)} at reset"
+    parts = [paint(week, week_color(projected, bands), color)]
+    if five_hour_pct is not None:
+        shade = "red" if five_hour_pct >= FIVE_HOUR_RED else ("yellow" if five_hour_pct >= FIVE_HOUR_YELLOW
+                                                              else "")
+        parts.append(paint(f"5h {five_hour_pct:.0f}%", shade, color))
+    if context is not None:
+        text = f"ctx {fmt_tokens(context)}" + (f"/{fmt_tokens(ceiling)}" if ceiling else "")
+        parts.append(paint(text, "red" if ceiling and context > ceiling else "", color))
+    if codex_weekly_pct is not None:
+        parts.append(f"codex wk {codex_weekly_pct:.0f}%")
+    if kept_on_claude:  # the router saw hand-off work but kept it here: say why
+        parts.append(f"kept on Claude: {kept_on_claude}")
+    return SEP.join(parts)

@@ -1,0 +1,185 @@
+"""`governor statusline`: Claude Code's statusLine command.
+
+Reads the status-line JSON on stdin, records the official `rate_limits` (and a fresh
+`cachedUsageUtilization` from .claude.json) as captures, brings this session's transcripts into the
+ledger (appended bytes only, bounded), and prints one line. A configured `statusline.chain` command
+runs concurrently with the same stdin; its lines come first. Fail-open like the hooks: on any error
+the chained output (or nothing) is printed, one line goes to governor.log, and the exit code is 0.
+
+Hot path: main.py calls run_fast() before building the argparse tree; only light modules load here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import time
+from typing import Any
+
+from governor.log import log
+from governor.paths import kill_switch_on
+
+BUSY_MS = 250  # wait this long for another writer (a long ingest), then render from the ledger as it is
+MAX_INGEST_BYTES = 8 * 1024 * 1024  # more unread transcript than this is left to the hooks and the CLI
+CODEX_FRESH_S = 6 * 3600  # an older Codex reading is not shown
+HELP = """usage: governor statusline
+
+Claude Code's statusLine command: reads the status-line JSON on stdin, records the official
+rate_limits, prints one line (week spent with provenance, projection at reset, 5 h window,
+context vs the pacing ceiling, Codex weekly). budget.json `statusline.chain` runs your previous
+status-line command too. Never fails: errors go to governor.log.
+"""
+
+
+def run_fast(argv: list[str]) -> int:
+    """Entry point (hot path). Always returns 0."""
+    if any(a in ("-h", "--help") for a in argv):
+        sys.stdout.write(HELP)
+        return 0
+    lines: list[str] = []
+    chain = None
+    try:
+        data = b"" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer.read()
+        config, chain_cfg = load()
+        if isinstance(chain_cfg.get("chain"), str) and chain_cfg["chain"].strip():
+            from governor.statusline.chain import Chain
+
+            timeout_ms = chain_cfg.get("chain_timeout_ms")
+            timeout_ms = timeout_ms if isinstance(timeout_ms, int) and 50 <= timeout_ms <= 30_000 else 2000
+            chain = Chain(chain_cfg["chain"], data, timeout_ms / 1000)
+        if config is not None and not kill_switch_on():
+            lines.append(governor_line(data, config, time.time()))
+    except BaseException as exc:  # noqa: BLE001 - fail open on anything
+        if not isinstance(exc, SystemExit) or exc.code not in (0, None):
+            log(f"statusline failed open: {type(exc).__name__}: {exc}")
+    if chain is not None:
+        lines[:0] = chain.result()
+    _write(lines)
+    return 0
+
+
+def load() -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(validated config, its statusline section). With an invalid budget.json the config is None (logged)
+    but the chain is still taken from the raw file: the person's previous status line keeps showing."""
+    from governor.config import ConfigError, load_config, read_raw
+
+    try:
+        config = load_config()
+        return config, config["statusline"]
+    except ConfigError as exc:
+        log(f"statusline: governor's line skipped: {' '.join(str(exc).splitlines())}")
+    from governor.paths import budget_path
+
+    try:
+        section = read_raw(budget_path()).get("statusline")
+    except (ConfigError, AttributeError):
+        return None, {}
+    return None, section if isinstance(section, dict) else {}
+
+
+def _write(lines: list[str]) -> None:
+    if not lines:
+        return
+    try:
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+    except OSError as exc:
+        log(f"statusline: cannot write stdout: {exc}")
+
+
+def parse_payload(data: bytes) -> dict[str, Any]:
+    if not data.strip():
+        return {}  # run by hand in a terminal: show the line without new captures
+    payload = json.loads(data)
+    if not isinstance(payload, dict):
+        raise ValueError("status-line payload is not a JSON object")
+    return payload
+
+
+def governor_line(data: bytes, config: dict[str, Any], now: float) -> str:
+    from governor.meter import budget_state, db
+    from governor.statusline import render
+
+    payload = parse_payload(data)
+    conn = db.connect(busy_ms=BUSY_MS)  # WAL readers never wait; the writes give up quickly
+    try:
+        update_ledger(conn, payload, config, now)
+        state = budget_state.compute(conn, config, now)
+        codex_pct = codex_weekly(conn, config, now)
+        kept = kept_on_claude(conn, payload, now)
+    finally:
+        conn.close()
+    return render.render(
+        state.spent.fraction, state.spent.source, state.projected, config["pacing"]["bands"],
+        five_hour_pct=state.five_hour.used_pct if state.five_hour else None,
+        context=render.context_tokens(payload), ceiling=state.ceiling_tokens,
+        codex_weekly_pct=codex_pct, color=not os.environ.get("NO_COLOR"), kept_on_claude=kept,
+    )
+
+
+KEPT_NOTE_SECONDS = 3600  # how long the line says why a hand-off stayed on Claude
+
+
+def kept_on_claude(conn: sqlite3.Connection, payload: dict[str, Any], now: float) -> str | None:
+    """Why this session's last hand-off-class prompt stayed on Claude (Codex hot, missing, disabled)."""
+    from governor.lanes.handoff import latest_reason
+
+    session = payload.get("session_id")
+    if not isinstance(session, str) or not session:
+        return None
+    try:
+        return latest_reason(conn, session, now - KEPT_NOTE_SECONDS)
+    except sqlite3.Error:
+        return None
+
+
+def update_ledger(conn: sqlite3.Connection, payload: dict[str, Any], config: dict[str, Any],
+                  now: float) -> None:
+    """Captures (status line, .claude.json) in one transaction, then this session's new transcript bytes;
+    skipped (logged) when another process holds the write lock longer than BUSY_MS."""
+    from governor.meter import db, official
+
+    session = payload.get("session_id")
+    session = session if isinstance(session, str) and session else None
+    try:
+        with db.transaction(conn):
+            official.record_rate_limits(conn, payload.get("rate_limits"), now, session)
+            max_age = float(config["calibration"]["claude_json_max_age_minutes"])
+            official.import_claude_json(conn, now, max_age)
+        ingest_session(conn, payload.get("transcript_path"))
+    except sqlite3.OperationalError as exc:
+        log(f"statusline: ledger update skipped: {exc}")
+
+
+def ingest_session(conn: sqlite3.Connection, transcript_path: Any) -> None:
+    """This session's transcript and subagent files, appended bytes only (ledger.ingest `only=`), so the
+    cost is independent of the corpus; other sessions are left to the hooks and the CLI. Bounded: a
+    backlog over MAX_INGEST_BYTES (a long session never ingested) is left to them too."""
+    from governor import paths
+    from governor.meter import ledger, tail
+
+    roots = paths.transcript_roots()
+    files = ledger.session_files(transcript_path, roots)
+    pending = 0
+    for file_path, _project, st in files:
+        start = tail.start_offset(st, tail.load_cursor(conn, file_path))
+        pending += 0 if start is None else st.st_size - start
+    if 0 < pending <= MAX_INGEST_BYTES:
+        ledger.ingest(conn, roots, parallel=False, only=files)
+
+
+def codex_weekly(conn: sqlite3.Connection, config: dict[str, Any], now: float) -> float | None:
+    """Codex's account-wide weekly % when the lane is on, shown, and read within CODEX_FRESH_S."""
+    if not (config["lanes"]["codex"]["enabled"] and config["statusline"]["show_codex"]):
+        return None
+    if not conn.execute("SELECT 1 FROM codex_limits WHERE limit_id='codex' AND window='weekly'").fetchone():
+        return None
+    from governor.meter import codex_ingest
+
+    lane = codex_ingest.codex_lane(conn, now)
+    weekly = next((e["windows"].get("weekly") for e in lane["limits"] if e["limit_id"] == "codex"), None)
+    if not weekly or weekly["used_pct"] is None or weekly["age_s"] > CODEX_FRESH_S:
+        return None
+    return float(weekly["used_pct"])
