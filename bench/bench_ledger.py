@@ -21,7 +21,8 @@ import time
 
 from common import BARE, env_with, machine, median_ms, peak_rss_mb, timed
 
-INGEST = "from governor import paths; from governor.meter import db, ledger; ledger.ingest(db.connect(), paths.transcript_roots())"
+INGEST = ("from governor import paths; from governor.meter import db, ledger; "
+          "ledger.ingest(db.connect(), paths.transcript_roots())")
 # What a hook or the status line pays: only the prompting session's files.
 INGEST_SESSION = ("import sys; from governor import paths; from governor.meter import db, ledger; "
                   "roots = paths.transcript_roots(); "

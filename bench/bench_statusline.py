@@ -32,7 +32,8 @@ from common import BARE, REPO, env_with, machine, median_ms, timed
 STATUSLINE = [sys.executable, "-m", "governor", "statusline"]
 SCRIPT = str(REPO / "hooks" / "statusline.py")  # what `governor install` writes as the statusLine command
 SCRIPT_NAME = "installed script `python hooks/statusline.py` (warm)"
-INGEST = "from governor import paths; from governor.meter import db, ledger; ledger.ingest(db.connect(), paths.transcript_roots())"
+INGEST = ("from governor import paths; from governor.meter import db, ledger; "
+          "ledger.ingest(db.connect(), paths.transcript_roots())")
 SLOW_CHAIN_S = 0.15
 PHASES = """
 import json, statistics, sys, time

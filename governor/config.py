@@ -12,14 +12,11 @@ import os
 from typing import Any
 
 from governor import paths
+from governor.errors import ConfigError
 
 CACHE_FORMAT = 2  # bump when config_schema's output shape changes
 
 Config = dict[str, Any]
-
-
-class ConfigError(Exception):
-    """budget.json is unreadable or invalid; the message has one line per problem."""
 
 
 def _signature(path: str) -> list[int] | None:

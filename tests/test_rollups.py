@@ -11,10 +11,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governor.reports import daily
 from governor.config_schema import defaults
 from governor.meter import db, ledger, usage
 from governor.policy import pricing
+from governor.reports import daily
 from governor.timeutil import zone
 
 T0 = 1_795_000_200  # a multiple of 300: the strategies below straddle a few 5-minute buckets

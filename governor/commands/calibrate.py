@@ -32,7 +32,7 @@ def register(sub: Any) -> None:
 
 
 def percentage(text: str, flag: str) -> float:
-    from governor.main import CliError
+    from governor.errors import CliError
 
     try:
         value = float(text.strip().rstrip("%"))
@@ -44,7 +44,7 @@ def percentage(text: str, flag: str) -> float:
 
 
 def parse_at(text: str, now: float) -> float:
-    from governor.main import CliError
+    from governor.errors import CliError
 
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace(" ", "T", 1))

@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from governor.main import CliError
+    from governor.errors import CliError
 
     tz, start, end = day_range(args)
     if start is not None and end is not None and end <= start:

@@ -98,7 +98,7 @@ def render(r: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from governor.main import CliError
+    from governor.errors import CliError
 
     if not 0 < args.target <= 2:
         raise CliError(f"--target must be a fraction of the cap in (0, 2], like 0.8 (got {args.target:g})")

@@ -26,8 +26,8 @@ def register(sub: Any) -> None:
 
 def _brief(args: argparse.Namespace) -> str:
     from governor import paths
+    from governor.errors import CliError
     from governor.lanes import handoff
-    from governor.main import CliError
 
     if args.file:
         if not os.path.isfile(args.file):
@@ -53,8 +53,8 @@ def _tokens_line(result: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from governor.config import load_config
+    from governor.errors import CliError
     from governor.lanes import handoff
-    from governor.main import CliError
 
     lane = load_config()["lanes"]["codex"]
     brief = _brief(args)
@@ -73,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, brief: str, cwd: str, lane: dict[str, Any]) -> int:
+    from governor.errors import CliError
     from governor.guards.route import codex_path
     from governor.lanes import handoff_run
-    from governor.main import CliError
     from governor.meter import db
 
     path = codex_path(lane["command"])

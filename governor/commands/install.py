@@ -81,7 +81,7 @@ def build_ledger() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from governor.main import CliError
+    from governor.errors import CliError
     from governor.wiring import installer
     from governor.wiring.settings_file import SettingsError
 

@@ -60,8 +60,8 @@ def _check_one(path: str, cap: int, fix: bool) -> dict[str, Any]:
 
 
 def _targets(args: argparse.Namespace, globs: list[str]) -> list[str]:
+    from governor.errors import CliError
     from governor.guards.memory_paths import find_memory_files
-    from governor.main import CliError
 
     if not args.paths:
         return find_memory_files(globs)

@@ -92,7 +92,7 @@ def render(data: dict[str, Any], color: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from governor.config import load_config
-    from governor.main import CliError
+    from governor.errors import CliError
     from governor.meter import db
 
     if args.days < 1 or args.days > 366:

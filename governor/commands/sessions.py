@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from governor.main import CliError
+    from governor.errors import CliError
 
     tz, start, end = day_range(args)
     if args.limit < 1:

@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from governor.main import CliError
+    from governor.errors import CliError
     from governor.wiring import installer
     from governor.wiring.settings_file import SettingsError
 

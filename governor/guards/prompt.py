@@ -22,6 +22,7 @@ from governor.policy import pacing
 GUARD = "pacing"
 INGEST_BUSY_MS = 300  # wait this long for another writer, then go on with the ledger as it is
 FULL_SCAN_SECONDS = 60  # other sessions' transcripts are re-scanned at most this often from a hook
+FULL_SCAN_KEY = "claude_last_full_scan"  # meta: when this hook last read every transcript
 INGEST_BUDGET_S = 2.0  # a first scan of a big corpus is spread over prompts instead of stalling one
 
 
@@ -35,12 +36,15 @@ def refresh_ledger(conn: sqlite3.Connection, config: dict[str, Any], now: float,
         official.import_claude_json(conn, now, float(config["calibration"]["claude_json_max_age_minutes"]))
         window = budget_state.current_window(conn, config, now)
         since = budget_state.ingest_horizon(config, window)
-        last_full = float(db.get_meta(conn, "claude_last_full_scan") or 0)
+        last_full = float(db.get_meta(conn, FULL_SCAN_KEY) or 0)
         roots = paths.transcript_roots()
         only = None
         if transcript_path and 0 <= now - last_full < FULL_SCAN_SECONDS:
             only = ledger.session_files(transcript_path, roots)
         stats = ledger.ingest(conn, roots, since=since, parallel=False, only=only, budget_s=INGEST_BUDGET_S)
+        if only is None and not stats.unfinished:  # every transcript seen: the next minute reads only this session
+            with db.transaction(conn):
+                db.set_meta(conn, FULL_SCAN_KEY, f"{now:.3f}")
         if stats.unfinished:
             log(f"UserPromptSubmit: ledger warming up, {stats.unfinished} transcript(s) left for the next prompts")
     except sqlite3.OperationalError as exc:  # locked by a long ingest elsewhere: use what is there

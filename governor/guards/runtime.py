@@ -70,7 +70,7 @@ def run(event: str) -> int:
     except BaseException as exc:  # noqa: BLE001 - fail open on anything, KeyboardInterrupt included
         if isinstance(exc, SystemExit) and exc.code in (0, None):
             return 0
-        log(f"hook {event} failed open: {type(exc).__name__}: {exc}")
+        log(f"hook {event} failed open: {type(exc).__name__}: {exc}", exc)
         return 0
     if text:
         try:

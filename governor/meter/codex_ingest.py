@@ -114,7 +114,6 @@ def ingest_codex(conn: sqlite3.Connection, now: float, codex_home: str | None = 
             stats.bad_lines += bad
         for snap in sorted(snaps, key=lambda s: (s.observed_at, s.used_pct)):  # oldest first
             stats.limits_updated += _apply_limit(conn, snap)
-        db.set_meta(conn, "codex_last_ingest", f"{now:.3f}")
     return stats
 
 

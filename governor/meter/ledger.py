@@ -287,10 +287,6 @@ def ingest(
             tx.__exit__(type(exc), exc, None)
             raise
         tx.__exit__(None, None, None)
-    with db.transaction(conn):
-        db.set_meta(conn, "claude_last_ingest", f"{now:.3f}")
-        if only is None and not stats.unfinished:
-            db.set_meta(conn, "claude_last_full_scan", f"{now:.3f}")
     return stats
 
 

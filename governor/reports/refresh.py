@@ -57,7 +57,7 @@ def day_range(args: argparse.Namespace) -> tuple[Any, float | None, float | None
     """(zone, start, end) from --tz/--since/--until: local days in that zone, epoch seconds; CliError on
     a bad date or zone."""
     from governor import timeutil
-    from governor.main import CliError
+    from governor.errors import CliError
 
     try:
         tz = timeutil.zone(args.tz)

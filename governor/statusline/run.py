@@ -53,7 +53,7 @@ def run_fast(argv: list[str]) -> int:
             lines.append(governor_line(data, config, time.time()))
     except BaseException as exc:  # noqa: BLE001 - fail open on anything
         if not isinstance(exc, SystemExit) or exc.code not in (0, None):
-            log(f"statusline failed open: {type(exc).__name__}: {exc}")
+            log(f"statusline failed open: {type(exc).__name__}: {exc}", exc)
     if chain is not None:
         lines[:0] = chain.result()
     _write(lines)

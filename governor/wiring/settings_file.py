@@ -21,10 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from governor import paths
-
-
-class SettingsError(Exception):
-    """The file cannot be changed safely; the message says why and that nothing was changed."""
+from governor.errors import SettingsError
 
 
 def _key(path: str) -> str:
