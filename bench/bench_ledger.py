@@ -24,9 +24,9 @@ from common import BARE, env_with, machine, median_ms, peak_rss_mb, timed
 INGEST = ("from governor import paths; from governor.meter import db, ledger; "
           "ledger.ingest(db.connect(), paths.transcript_roots())")
 # What a hook or the status line pays: only the prompting session's files.
-INGEST_SESSION = ("import sys; from governor import paths; from governor.meter import db, ledger; "
+INGEST_SESSION = ("import sys; from governor import paths; from governor.meter import db, ledger, transcript_files; "
                   "roots = paths.transcript_roots(); "
-                  "ledger.ingest(db.connect(), roots, only=ledger.session_files(sys.argv[1], roots))")
+                  "ledger.ingest(db.connect(), roots, only=transcript_files.session_files(sys.argv[1], roots))")
 
 
 def corpus_size(path: str) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governor.meter import db, ledger, usage
+from governor.meter import db, ledger, parse_pool, usage
 from tests.helpers import REPO_ROOT, assistant_row, jsonl, user_row
 
 TOKEN_KEYS = ("input", "output", "cache_creation", "cache_read")
@@ -523,6 +523,6 @@ def test_pre_merging_a_files_rows_equals_upserting_each(records: list[tuple]) ->
         each, merged = fresh_ledger(tmp), db.connect(os.path.join(tmp, "merged.sqlite3"))
         for row in rows:
             each.execute(ledger.UPSERT, tuple(row))
-        merged.executemany(ledger.UPSERT, ledger._collapse(rows))
+        merged.executemany(ledger.UPSERT, parse_pool._collapse(rows))
         query = "SELECT * FROM usage ORDER BY key"
         assert merged.execute(query).fetchall() == each.execute(query).fetchall()

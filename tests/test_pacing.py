@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from governor.policy import pacing
-from governor.policy.pacing import Advice
+from governor.policy import pacing, pacing_messages
+from governor.policy.pacing_messages import Advice
 
 UTC = timezone.utc
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -263,7 +263,7 @@ def advice(**kw: object) -> Advice:
 
 
 def test_person_message_says_spent_provenance_projection_and_local_reset() -> None:
-    msg = pacing.person_message(advice(context_tokens=412_000, ceiling_tokens=350_000))
+    msg = pacing_messages.person_message(advice(context_tokens=412_000, ceiling_tokens=350_000))
     assert "61% used (official)" in msg
     assert "on pace for 124%" in msg
     assert "Mon 09:00 CET (in 2d 20h)" in msg
@@ -272,19 +272,19 @@ def test_person_message_says_spent_provenance_projection_and_local_reset() -> No
 
 def test_person_message_omits_compact_advice_under_the_ceiling() -> None:
     a = advice(source="local estimate", context_tokens=120_000, ceiling_tokens=350_000)
-    msg = pacing.person_message(a)
+    msg = pacing_messages.person_message(a)
     assert "(local estimate)" in msg
     assert "/compact" not in msg
 
 
 def test_long_session_fact_is_included() -> None:
-    msg = pacing.person_message(advice(session_hours=6.25, session_responses=420, long_session=True))
+    msg = pacing_messages.person_message(advice(session_hours=6.25, session_responses=420, long_session=True))
     assert "6.2 h, 420 responses" in msg and "session length" in msg
-    assert "420 responses" not in pacing.person_message(advice(session_hours=6.25, session_responses=420))
+    assert "420 responses" not in pacing_messages.person_message(advice(session_hours=6.25, session_responses=420))
 
 
 def test_model_context_carries_the_facts_and_the_instruction() -> None:
-    ctx = pacing.model_context(advice(context_tokens=412_000, ceiling_tokens=350_000, long_session=True,
+    ctx = pacing_messages.model_context(advice(context_tokens=412_000, ceiling_tokens=350_000, long_session=True,
                                       session_hours=9.0, session_responses=800))
     assert "61%" in ctx and "124%" in ctx and "(official)" in ctx and "412k" in ctx and "9.0 h" in ctx
     assert "Keep the context small; prefer /compact or a fresh session for a new task." in ctx
@@ -302,14 +302,14 @@ def test_messages_always_fit_their_limits(
 ) -> None:
     a = advice(spent=spent, projected=projected, source=source, context_tokens=ctx, ceiling_tokens=ceiling,
                session_hours=hrs, session_responses=responses, long_session=long)
-    person, model = pacing.person_message(a), pacing.model_context(a)
+    person, model = pacing_messages.person_message(a), pacing_messages.model_context(a)
     assert 0 < len(person) <= 300 and person.startswith("governor:")
     assert len(model) <= 600
     assert "keep the context small; prefer /compact or a fresh session for a new task" in model.lower()
 
 
 def test_clamp_reason_says_what_compacting_saves_per_turn() -> None:
-    reason = pacing.clamp_reason(
+    reason = pacing_messages.clamp_reason(
         advice(spent=0.96, context_tokens=400_000, ceiling_tokens=250_000), 0.1, fraction_per_unit=1 / 700e6
     )
     assert "96% used (official)" in reason

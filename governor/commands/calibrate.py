@@ -10,7 +10,7 @@ from typing import Any
 
 from governor import fmt
 from governor.meter import budget_state, db, official
-from governor.policy import pacing
+from governor.policy import pacing_messages
 from governor.policy.calibrate import Capture
 from governor.reports import tables
 from governor.reports.refresh import add_source_args, refreshed
@@ -100,7 +100,7 @@ def render(captures: list[Capture], state: budget_state.BudgetState, config: dic
     age = "" if s.capture_age_s is None else f", capture {fmt_age(s.capture_age_s)} old"
     lines.append(f"Week: {fmt.fmt_pct(s.fraction)} of the {config['tier']} cap ({s.source}{age}); "
                  f"on pace for {fmt.fmt_pct(state.projected)} at reset "
-                 f"{pacing.reset_label(state.window.reset, state.now)}.")
+                 f"{pacing_messages.reset_label(state.window.reset, state.now)}.")
     if s.source == "local estimate":
         lines.append("The capture is outside the current weekly cycle, so it does not calibrate this one.")
     if s.k:

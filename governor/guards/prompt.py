@@ -16,8 +16,8 @@ from governor.config import load_config
 from governor.guards import hook_state
 from governor.guards.result import HookResult
 from governor.log import log
-from governor.meter import budget_state, db, ledger, official, transcript
-from governor.policy import pacing
+from governor.meter import budget_state, db, ledger, official, transcript, transcript_files
+from governor.policy import pacing, pacing_messages
 
 GUARD = "pacing"
 INGEST_BUSY_MS = 300  # wait this long for another writer, then go on with the ledger as it is
@@ -40,7 +40,7 @@ def refresh_ledger(conn: sqlite3.Connection, config: dict[str, Any], now: float,
         roots = paths.transcript_roots()
         only = None
         if transcript_path and 0 <= now - last_full < FULL_SCAN_SECONDS:
-            only = ledger.session_files(transcript_path, roots)
+            only = transcript_files.session_files(transcript_path, roots)
         stats = ledger.ingest(conn, roots, since=since, parallel=False, only=only, budget_s=INGEST_BUDGET_S)
         if only is None and not stats.unfinished:  # every transcript seen: the next minute reads only this session
             with db.transaction(conn):
@@ -73,7 +73,7 @@ def pacing_result(
     path = payload.get("transcript_path")
     context = transcript.last_context_tokens(path) if isinstance(path, str) and path else None
     hours, responses = session_facts(conn, session_id) if session_id else (None, 0)
-    advice = pacing.Advice(
+    advice = pacing_messages.Advice(
         spent=state.spent.fraction,
         source=state.spent.source,
         projected=state.projected,
@@ -93,7 +93,7 @@ def pacing_result(
         and pacing.clamp_decision(state.spent.fraction, cfg["hard_clamp_at"], context, state.clamp_ceiling)
     ):
         clamp_advice = advice._replace(ceiling_tokens=state.clamp_ceiling)
-        reason = pacing.clamp_reason(
+        reason = pacing_messages.clamp_reason(
             clamp_advice, config["weights"]["cache_read"], state.spent.fraction_per_unit
         )
         return {"block_reason": reason}
@@ -108,8 +108,8 @@ def pacing_result(
         except sqlite3.OperationalError as exc:  # locked: better to risk one repeat than to stall the prompt
             log(f"UserPromptSubmit: pacing state not saved: {exc}")
     return {
-        "system_message": pacing.person_message(advice),
-        "additional_context": pacing.model_context(advice),
+        "system_message": pacing_messages.person_message(advice),
+        "additional_context": pacing_messages.model_context(advice),
     }
 
 

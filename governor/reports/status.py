@@ -7,7 +7,7 @@ from typing import Any
 
 from governor import fmt, timeutil
 from governor.meter import budget_state
-from governor.policy import pacing
+from governor.policy import pacing, pacing_messages
 from governor.reports import tables
 
 
@@ -39,7 +39,7 @@ def hook_preview(state: budget_state.BudgetState) -> dict[str, str] | None:
     """What UserPromptSubmit would say to a session with no recorded context (hysteresis ignored)."""
     if state.band is None:
         return None
-    advice = pacing.Advice(
+    advice = pacing_messages.Advice(
         spent=state.spent.fraction,
         source=state.spent.source,
         projected=state.projected,
@@ -47,7 +47,8 @@ def hook_preview(state: budget_state.BudgetState) -> dict[str, str] | None:
         now=pacing.as_utc(state.now),
         ceiling_tokens=state.ceiling_tokens,
     )
-    return {"systemMessage": pacing.person_message(advice), "additionalContext": pacing.model_context(advice)}
+    return {"systemMessage": pacing_messages.person_message(advice),
+            "additionalContext": pacing_messages.model_context(advice)}
 
 
 def build(conn: Any, config: dict[str, Any], now: float) -> dict[str, Any]:

@@ -158,10 +158,10 @@ def ingest_session(conn: sqlite3.Connection, transcript_path: Any) -> None:
     cost is independent of the corpus; other sessions are left to the hooks and the CLI. Bounded: a
     backlog over MAX_INGEST_BYTES (a long session never ingested) is left to them too."""
     from governor import paths
-    from governor.meter import ledger, tail
+    from governor.meter import ledger, tail, transcript_files
 
     roots = paths.transcript_roots()
-    files = ledger.session_files(transcript_path, roots)
+    files = transcript_files.session_files(transcript_path, roots)
     pending = 0
     for file_path, _project, st in files:
         start = tail.start_offset(st, tail.load_cursor(conn, file_path))
