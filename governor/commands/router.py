@@ -29,15 +29,10 @@ def register(sub: Any) -> None:
 
 
 def cycle(conn: Any, config: dict[str, Any], now: float) -> tuple[float, float | None, str]:
-    """(start, reset, source) of the weekly cycle: official seven_day reset, else budget.json's."""
-    from governor.policy import pacing
+    """(start, reset, source) of the weekly cycle: the one pacing uses (budget_state.current_window)."""
+    from governor.meter import budget_state
 
-    row = conn.execute("SELECT resets_at FROM captures WHERE window = 'seven_day' AND resets_at IS NOT NULL"
-                       " ORDER BY captured_at DESC LIMIT 1").fetchone()
-    try:
-        w = pacing.weekly_window(now, float(row[0]) if row else None, config["week"])
-    except (KeyError, ValueError):
-        return now - 7 * 86400, None, "last 7 days"
+    w = budget_state.current_window(conn, config, now)
     return w.start.timestamp(), w.reset.timestamp(), w.source
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from governor.guards import hook_state
 from governor.guards.result import HookResult
 from governor.policy import router
 
@@ -39,19 +40,8 @@ def claude_headroom(conn: sqlite3.Connection, config: Mapping[str, Any], now: fl
 
 
 def _said_recently(conn: sqlite3.Connection, session_id: str, now: float) -> bool:
-    row = conn.execute(
-        "SELECT updated_at FROM hook_state WHERE session_id = ? AND guard = ?", (session_id, GUARD)
-    ).fetchone()
-    return bool(row and row[0] is not None and 0 <= now - float(row[0]) < REPEAT_SECONDS)
-
-
-def _remember(conn: sqlite3.Connection, session_id: str, value: str, now: float) -> None:
-    conn.execute(
-        "INSERT INTO hook_state(session_id, guard, value, updated_at) VALUES(?,?,?,?)"
-        " ON CONFLICT(session_id, guard)"
-        " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        (session_id, GUARD, value, now),
-    )
+    at = hook_state.saved_at(conn, session_id, GUARD)
+    return at is not None and 0 <= now - at < REPEAT_SECONDS
 
 
 def message(used: float, hot_at: float, resets_at: float | None, now: float) -> HookResult:
@@ -82,15 +72,15 @@ def nudge(
     lane = config["lanes"]["codex"]
     if not lane["enabled"] or config["router"]["mode"] == "off" or not router.is_human_prompt(payload):
         return None
-    from governor.guards.route import codex_weekly
+    from governor.meter import codex_limits
 
-    weekly = codex_weekly(conn, now)
+    weekly = codex_limits.weekly_used(conn, now)
     if weekly is None or weekly[0] < float(lane["hot_at"]):
         return None
     session_id = str(payload.get("session_id") or "codex-unknown-session")
     if _said_recently(conn, session_id, now) or not headroom(conn, config, now):
         return None
-    _remember(conn, session_id, f"{weekly[0]:.3f}", now)
+    hook_state.save(conn, session_id, GUARD, round(weekly[0], 3), now)
     return message(weekly[0], float(lane["hot_at"]), weekly[1], now)
 
 

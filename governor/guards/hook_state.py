@@ -19,6 +19,14 @@ def load(conn: sqlite3.Connection, session_id: str, guard: str) -> Any:
         return None
 
 
+def saved_at(conn: sqlite3.Connection, session_id: str, guard: str) -> float | None:
+    """When the guard last saved for this session (epoch seconds), None if never."""
+    row = conn.execute(
+        "SELECT updated_at FROM hook_state WHERE session_id=? AND guard=?", (session_id, guard)
+    ).fetchone()
+    return float(row[0]) if row and row[0] is not None else None
+
+
 def save(conn: sqlite3.Connection, session_id: str, guard: str, value: Any, now: float) -> None:
     conn.execute(
         "INSERT INTO hook_state(session_id, guard, value, updated_at) VALUES(?,?,?,?)"

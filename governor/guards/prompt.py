@@ -128,23 +128,26 @@ def merge(results: list[HookResult | None]) -> HookResult | None:
 
 def handle(payload: dict[str, Any]) -> HookResult | None:
     config = load_config()
-    pacing_on = bool(config["pacing"]["enabled"])
-    router_on = config["router"]["mode"] != "off"
-    if not pacing_on and not router_on:
+    if not config["pacing"]["enabled"] and config["router"]["mode"] == "off":
         return None
     now = time.time()
     conn = db.connect(busy_ms=INGEST_BUSY_MS)  # WAL readers never wait; writers give up quickly
     try:
         path = payload.get("transcript_path")
         window = refresh_ledger(conn, config, now, path if isinstance(path, str) and path.endswith(".jsonl") else None)
-        state = budget_state.compute(conn, config, now, window)
-        results: list[HookResult | None] = []
-        if pacing_on:
-            results.append(pacing_result(payload, config, conn, state, now))
-        if router_on and not (results and results[0] and results[0].get("block_reason")):
-            from governor.guards import route
-
-            results.append(route.route(payload, config, conn, state.band is not None, now))
-        return merge(results)
+        return respond(payload, config, conn, budget_state.compute(conn, config, now, window), now)
     finally:
         conn.close()
+
+
+def respond(payload: dict[str, Any], config: dict[str, Any], conn: sqlite3.Connection,
+            state: budget_state.BudgetState, now: float) -> HookResult | None:
+    """Pacing first, then the router unless pacing blocked the prompt; their messages merged."""
+    results: list[HookResult | None] = []
+    if config["pacing"]["enabled"]:
+        results.append(pacing_result(payload, config, conn, state, now))
+    if config["router"]["mode"] != "off" and not (results and results[0] and results[0].get("block_reason")):
+        from governor.guards import route  # only when the router is on: the hook pays for what it uses
+
+        results.append(route.route(payload, config, conn, state.band is not None, now))
+    return merge(results)

@@ -15,6 +15,7 @@ from typing import Any
 
 from governor.guards.result import HookResult
 from governor.log import log
+from governor.meter import codex_limits
 from governor.policy import router
 
 Instant = float | datetime
@@ -39,26 +40,9 @@ def codex_path(command: str) -> str | None:
     return _WHICH[key]
 
 
-def codex_weekly(conn: sqlite3.Connection, now: Instant) -> tuple[float, float | None] | None:
-    """(used fraction, resets_at) of Codex's account-wide weekly window, None when unknown or stale.
-
-    codex_limits.used_pct is Codex's `used_percent` (0-100). A reading whose resets_at has passed
-    belongs to a window that has since reset: unknown, not hot.
-    """
-    row = conn.execute(
-        "SELECT used_pct, resets_at FROM codex_limits WHERE limit_id = 'codex' AND window = 'weekly'"
-    ).fetchone()
-    if row is None or row[0] is None:
-        return None
-    used, resets_at = float(row[0]), row[1]
-    if resets_at is not None and float(resets_at) <= _epoch(now):
-        return None
-    return used / 100.0, resets_at
-
-
 def codex_state(conn: sqlite3.Connection, config: Mapping[str, Any], now: Instant) -> router.CodexState:
     lane = config["lanes"]["codex"]
-    weekly = codex_weekly(conn, now) if lane["enabled"] else None
+    weekly = codex_limits.weekly_used(conn, _epoch(now)) if lane["enabled"] else None
     return router.CodexState(
         enabled=bool(lane["enabled"]),
         installed=bool(lane["enabled"]) and codex_path(str(lane["command"])) is not None,

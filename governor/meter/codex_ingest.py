@@ -16,7 +16,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from governor import paths, timeutil
-from governor.meter import codex, db, tail
+from governor.meter import codex, codex_limits, db, tail
 from governor.meter.codex import LimitSnapshot
 
 KIND = "codex"
@@ -126,15 +126,6 @@ def token_totals(conn: sqlite3.Connection, start: float | None, end: float | Non
     return {**dict(zip(_TOKENS, map(int, row[:5]), strict=True)), "responses": int(row[5])}
 
 
-def _window(row: tuple[Any, ...], now: float) -> dict[str, Any]:
-    used, minutes, resets_at, observed_at = row
-    stale = resets_at is not None and resets_at <= now  # the window has rolled over since this reading
-    return {"used_pct": None if stale else used, "last_used_pct": used, "stale": stale,
-            "window_minutes": minutes, "resets_at": resets_at,
-            "resets_in_s": None if stale or resets_at is None else resets_at - now,
-            "observed_at": observed_at, "age_s": now - observed_at}
-
-
 def codex_lane(conn: sqlite3.Connection, now: float, tz: tzinfo | None = None) -> dict[str, Any]:
     """The Codex lane: per limit_id ('codex', the account-wide one, first) its windows, each with the
     last reading (None once its resets_at has passed, with the reading's age); the 'codex' weekly/5 h
@@ -146,7 +137,7 @@ def codex_lane(conn: sqlite3.Connection, now: float, tz: tzinfo | None = None) -
     for limit_id, window, name, plan, *reading in rows:
         entry = limits.setdefault(limit_id, {"limit_id": limit_id, "limit_name": name, "plan_type": plan,
                                              "windows": {}})
-        entry["windows"][window] = _window(tuple(reading), now)
+        entry["windows"][window] = codex_limits.reading(tuple(reading), now)
     account = limits.get("codex", {"windows": {}})["windows"]
     weekly, five = account.get("weekly"), account.get("five_hour")
     if weekly and not weekly["stale"] and weekly["resets_at"] is not None:

@@ -159,11 +159,11 @@ def spent_now(
     points = [(u, c.fraction) for c, u in live]
     k = fit_k(points)
     previous_k = fit_k(points[:-1])
-    if fresh(latest, now, fresh_minutes):
-        source, fraction = OFFICIAL, latest.fraction
+    source = provenance(latest, now, fresh_minutes)  # OFFICIAL or CALIBRATED: `latest` is live
+    if source == OFFICIAL:
+        fraction = latest.fraction
     else:
-        since = local_units - units_at
-        source, fraction = CALIBRATED, calibrated_spent(latest.fraction, k or per_unit_local, since)
+        fraction = calibrated_spent(latest.fraction, k or per_unit_local, local_units - units_at)
     return Spent(
         units=local_units,
         fraction=fraction,

@@ -93,9 +93,9 @@ def _hook_lines(name: str, h: dict[str, Any], color: bool, width: int) -> list[s
 
 
 def _status_block(status: dict[str, Any]) -> str:
-    from governor.commands import status as status_cmd
+    from governor.reports import status as status_report
 
-    text = status_cmd.render(status)
+    text = status_report.render(status)
     head, sep, _tail = text.rpartition("\n\nhook now")  # the hooks are shown in full below
     return head if sep else text
 

@@ -9,12 +9,12 @@ import os
 from typing import Any
 
 from governor import paths, timeutil
-from governor.commands import status
-from governor.guards import route, runtime, session
-from governor.guards.prompt import merge, pacing_result
+from governor.guards import runtime, session
+from governor.guards.prompt import respond
 from governor.guards.result import HookResult
 from governor.meter import budget_state, db, ledger, official, transcript
 from governor.policy import router
+from governor.reports import status
 from governor.reports.demo_week import Replay, SampleWeek
 from governor.statusline import render
 
@@ -106,14 +106,8 @@ class DemoWeek:
         return out
 
     def _prompt(self, payload: dict[str, Any], state: budget_state.BudgetState, now: float) -> HookResult | None:
-        """prompt_guard.handle's combination, at the sample's clock instead of the real one."""
-        results: list[HookResult | None] = []
-        if self.config["pacing"]["enabled"]:
-            results.append(pacing_result(payload, self.config, self.conn, state, now))
-        blocked = bool(results and results[0] and results[0].get("block_reason"))
-        if self.config["router"]["mode"] != "off" and not blocked:
-            results.append(route.route(payload, self.config, self.conn, state.band is not None, now))
-        return merge(results)
+        """The prompt guard's own answer, at the sample's clock instead of the real one."""
+        return respond(payload, self.config, self.conn, state, now)
 
     def router_examples(self, over_pace: bool) -> list[dict[str, Any]]:
         """How the router classifies the sample prompts, and what it decides at this pace if Codex is installed."""

@@ -174,12 +174,9 @@ def codex_weekly(conn: sqlite3.Connection, config: dict[str, Any], now: float) -
     """Codex's account-wide weekly % when the lane is on, shown, and read within CODEX_FRESH_S."""
     if not (config["lanes"]["codex"]["enabled"] and config["statusline"]["show_codex"]):
         return None
-    if not conn.execute("SELECT 1 FROM codex_limits WHERE limit_id='codex' AND window='weekly'").fetchone():
-        return None
-    from governor.meter import codex_ingest
+    from governor.meter import codex_limits
 
-    lane = codex_ingest.codex_lane(conn, now)
-    weekly = next((e["windows"].get("weekly") for e in lane["limits"] if e["limit_id"] == "codex"), None)
+    weekly = codex_limits.account_window(conn, "weekly", now)
     if not weekly or weekly["used_pct"] is None or weekly["age_s"] > CODEX_FRESH_S:
         return None
     return float(weekly["used_pct"])

@@ -131,11 +131,10 @@ def backup(path: str, data: bytes) -> str:
 
 @contextlib.contextmanager
 def locked(path: str) -> Iterator[None]:
-    """The inter-process lock every governor writer of `path` takes (kept in the state dir)."""
+    """The inter-process lock every governor writer of `path` takes (fsutil's, kept in the state dir)."""
     from governor.fsutil import file_lock
 
-    locks = paths.ensure_private_dir(os.path.join(paths.state_dir(), "locks"))
-    with file_lock(os.path.join(locks, _key(path))):
+    with file_lock(path):
         yield
 
 
