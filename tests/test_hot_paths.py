@@ -1,0 +1,117 @@
+"""What each hook and the status line import in their steady state, run as Claude Code runs them (the real
+scripts, real payloads, a warm ledger): none of the modules that cost tens of milliseconds to import. The
+hot-path rule of DESIGN.md, pinned so that a refactor cannot quietly break it."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from governor import paths
+from governor.meter import db
+from tests.helpers import HOOKS_DIR, assistant_row, jsonl, projects_root
+from tests.test_prompt_hook import iso
+
+# Each of these costs a hook 5-150 ms; none is needed once budget.json's validated form is cached.
+HEAVY = ("pydantic", "pydantic_core", "dataclasses", "inspect", "msgspec", "filelock", "platformdirs",
+         "typing_extensions", "multiprocessing", "concurrent")
+SESSION = "sess-hot"
+
+
+def imported_by(script: str, payload: dict, argv: tuple[str, ...] = (), stdout: list[str] | None = None) -> set[str]:
+    """The modules `script` imports, from -X importtime (the scripts end with os._exit: no sys.modules dump).
+    The guard module itself is loaded by importlib, which -X importtime does not list; its imports are."""
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-X", "importtime", str(HOOKS_DIR / script), *argv],
+                          input=json.dumps(payload), capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    if stdout is not None:
+        stdout.append(proc.stdout)
+    return {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY)
+
+
+@pytest.fixture()
+def warm_session() -> Path:
+    """A session with a few responses, a Codex weekly reading and an official capture in the ledger."""
+    now = time.time()
+    rows = [assistant_row(f"msg_h{i}", f"req_h{i}", session_id=SESSION, timestamp=iso(now - 600 + i))
+            for i in range(5)]
+    path = projects_root() / "-home-dev-proj" / f"{SESSION}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(jsonl(rows))
+    db.connect().close()
+    conn = sqlite3.connect(paths.ledger_path())
+    conn.execute("INSERT INTO codex_limits(limit_id, window, used_pct, window_minutes, resets_at, observed_at)"
+                 " VALUES('codex', 'weekly', 40, 10080, ?, ?)", (now + 86400, now - 60))
+    conn.commit()
+    conn.close()
+    return path
+
+
+def prompt_payload(transcript: Path, prompt: str = "add a docstring to utils.py") -> dict:
+    return {"session_id": SESSION, "transcript_path": str(transcript), "cwd": str(transcript.parent),
+            "hook_event_name": "UserPromptSubmit", "prompt": prompt, "permission_mode": "default"}
+
+
+def test_prompt_hook_steady_state(warm_session: Path) -> None:
+    imported_by("user_prompt_submit.py", prompt_payload(warm_session))  # first prompt: full scan, config cache
+    mods = imported_by("user_prompt_submit.py", prompt_payload(warm_session))
+    assert "governor.meter.budget_state" in mods and "sqlite3" in mods  # the prompt guard ran
+    assert heavy(mods) == []
+
+
+def test_prompt_hook_with_a_handoff_prompt(warm_session: Path) -> None:
+    imported_by("user_prompt_submit.py", prompt_payload(warm_session))
+    mods = imported_by("user_prompt_submit.py", prompt_payload(
+        warm_session, "implement a --dry-run flag for the export command in cli/export.py and add tests"))
+    assert "governor.policy.router" in mods
+    assert heavy(mods) == []
+
+
+def test_status_line_with_a_codex_reading(warm_session: Path) -> None:
+    payload = {"session_id": SESSION, "transcript_path": str(warm_session),
+               "rate_limits": {"seven_day": {"used_percentage": 30, "resets_at": time.time() + 3 * 86400}},
+               "context_window": {"current_usage": {"input_tokens": 10, "cache_read_input_tokens": 90_000}}}
+    imported_by("statusline.py", payload)
+    shown: list[str] = []
+    mods = imported_by("statusline.py", payload, stdout=shown)
+    assert shown[0].endswith(" · codex wk 40%\n"), shown  # the Codex reading was read and shown
+    assert "governor.meter.codex_limits" in mods and "governor.statusline.render" in mods
+    assert heavy(mods) == []
+
+
+def test_session_start_hook(warm_session: Path) -> None:
+    payload = {"session_id": SESSION, "transcript_path": str(warm_session), "source": "resume",
+               "hook_event_name": "SessionStart", "cwd": str(warm_session.parent)}
+    imported_by("session_start.py", payload)
+    mods = imported_by("session_start.py", payload)
+    assert "governor.config" in mods  # the session guard ran
+    assert heavy(mods) == []
+
+
+def test_codex_prompt_hook(warm_session: Path) -> None:
+    payload = {"session_id": "codex-s", "hook_event_name": "UserPromptSubmit", "prompt": "fix the flaky test",
+               "cwd": str(warm_session.parent), "transcript_path": None}
+    imported_by("codex_user_prompt_submit.py", payload)
+    mods = imported_by("codex_user_prompt_submit.py", payload)
+    assert "governor.policy.router" in mods  # the nudge ran
+    assert heavy(mods) == []
+
+
+def test_post_tool_use_on_an_ordinary_file(warm_session: Path) -> None:
+    payload = {"session_id": SESSION, "hook_event_name": "PostToolUse", "tool_name": "Edit",
+               "tool_input": {"file_path": str(warm_session.parent / "src" / "app.py")}, "tool_response": {}}
+    mods = imported_by("post_tool_use.py", payload)
+    assert heavy(mods) == [] and "governor.guards.runtime" not in mods  # decided before the hook runtime loads
