@@ -136,8 +136,9 @@ def ingest(
         for path, records, offset, bad in results:
             st = stat_of[path]
             if tx is None:
-                tx = db.transaction(conn)
-                tx.__enter__()
+                begun = db.transaction(conn)
+                begun.__enter__()  # may raise "database is locked": then there is nothing to roll back
+                tx = begun
             # Upserts are idempotent, so a concurrent updater that read the same bytes changes nothing;
             # the cursor is re-read inside the write lock so it never moves backwards.
             current = held.get(path) if held is not None else tail.load_cursor(conn, path)
