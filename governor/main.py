@@ -67,12 +67,12 @@ def error_handler() -> Iterator[None]:
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into one line
         import sqlite3
 
-        if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
-            _fail(str(LedgerBusy()), LedgerBusy.exit_code)
         from governor.log import log
         from governor.paths import log_path
 
         log(f"governor {' '.join(sys.argv[1:2])} failed: {type(exc).__name__}: {exc}", exc)
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+            _fail(str(LedgerBusy()), LedgerBusy.exit_code)
         _fail(f"unexpected error ({type(exc).__name__}: {exc}); the traceback is in {log_path()}", 3)
 
 

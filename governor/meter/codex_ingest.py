@@ -72,6 +72,25 @@ def _apply_limit(conn: sqlite3.Connection, snap: LimitSnapshot) -> bool:
     return True
 
 
+def _pending(conn: sqlite3.Connection, found: list[str], since: float | None, stats: CodexIngestStats) -> bool:
+    """Whether any rollout has bytes to read, judged from the cursors as they are (no lock); counts the
+    files too old to read in `stats` when there is none."""
+    cursors = tail.load_cursors(conn, KIND)
+    old = 0
+    for path in found:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        cursor = cursors.get(path)
+        if cursor is None and since is not None and st.st_mtime < since:
+            old += 1
+        elif tail.start_offset(st, cursor) is not None:
+            return True
+    stats.files_seen, stats.skipped_old = len(found), old
+    return False
+
+
 def ingest_codex(conn: sqlite3.Connection, now: float, codex_home: str | None = None,
                  since: float | None = None) -> CodexIngestStats:
     """Read what Codex appended since the last ingest. Files untouched since `since` (epoch s) and never
@@ -79,9 +98,12 @@ def ingest_codex(conn: sqlite3.Connection, now: float, codex_home: str | None = 
     home = codex_home or paths.codex_home()
     stats = CodexIngestStats()
     snaps: list[LimitSnapshot] = []
+    found = list(discover(home))
+    if not _pending(conn, found, since, stats):  # nothing new: a report needs no write lock (nor waits for one)
+        return stats
     with db.transaction(conn):
         cursors = tail.load_cursors(conn, KIND)  # inside the write lock: another ingest may have moved them
-        for path in discover(home):
+        for path in found:
             stats.files_seen += 1
             try:
                 st = os.stat(path)
