@@ -40,7 +40,8 @@ def _read_cache(path: str, signature: list[int] | None) -> Config | None:
         and cached.get("signature") == signature
         and isinstance(cached.get("config"), dict)
     ):
-        return cached["config"]
+        config: Config = cached["config"]
+        return config
     return None
 
 

@@ -67,6 +67,8 @@ class _Record(tuple):  # type: ignore[type-arg]
 
 
 if TYPE_CHECKING:  # type checkers see what the classes are: NamedTuples
-    from typing import NamedTuple as Record
+    from typing import NamedTuple as Record  # noqa: F401 - re-exported (mypy --strict)
+
+    __all__ = ["Record"]
 else:
     Record = _Record

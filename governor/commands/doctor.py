@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from governor.reports.doctor_checks import Check
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("doctor", help="check the installation, wiring, hooks, ledger and config",
                             description="Check everything governor depends on; exit 1 if any check fails.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -14,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def collect(run_hooks: bool = True) -> list:
+def collect(run_hooks: bool = True) -> list[Check]:
     from governor.reports import doctor_checks as dc
     from governor.reports import doctor_ledger as dl
 

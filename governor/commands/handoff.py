@@ -32,7 +32,7 @@ def _brief(args: argparse.Namespace) -> str:
     if args.file:
         if not os.path.isfile(args.file):
             raise CliError(f"{args.file}: no such brief file")
-        return os.path.abspath(args.file)
+        return os.path.abspath(str(args.file))
     latest = handoff.latest_brief()
     if latest is None:
         raise CliError(f"no hand-off brief yet in {paths.handoffs_dir()} "

@@ -24,7 +24,7 @@ def add_target_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--codex", action="store_true", help="also $CODEX_HOME/hooks.json")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("install", help="wire governor into Claude Code settings (safe, idempotent)",
                             description="Merge governor's hooks and status line into a Claude Code settings "
                                         "file. Everything else in the file is kept; a backup is taken first.")
@@ -65,6 +65,7 @@ def build_ledger() -> None:
     import time
 
     from governor import config, paths
+    from governor.errors import ConfigError
     from governor.meter import budget_state, db
     from governor.reports.refresh import ingest_with_progress
 
@@ -73,7 +74,7 @@ def build_ledger() -> None:
         conn = db.connect()
         since = budget_state.cycle_start_for(config.load_config(), conn, time.time())
         stats = ingest_with_progress(conn, paths.transcript_roots(), since)
-    except (OSError, sqlite3.Error, config.ConfigError) as exc:
+    except (OSError, sqlite3.Error, ConfigError) as exc:
         print(f"Ledger: not built now ({exc}); the hooks will build it as you work.")
         return
     print(f"Ledger: read {stats.files_read} transcript(s) of this week, {stats.records:,} responses "
@@ -81,9 +82,8 @@ def build_ledger() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from governor.errors import CliError
+    from governor.errors import CliError, SettingsError
     from governor.wiring import installer
-    from governor.wiring.settings_file import SettingsError
 
     path, label = target(args)
     try:

@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from governor import config, paths
+from governor.errors import ConfigError
 
 TIERS = ("pro", "max5x", "max20x")
 
@@ -31,7 +32,7 @@ def set_tier(path: str, name: str) -> str | None:
     def change(current: bytes | None) -> bytes:
         doc: dict[str, Any] = {} if current is None else config.read_raw(path)  # re-read inside the lock
         if not isinstance(doc, dict):
-            raise config.ConfigError(f"{path}: must hold a JSON object")
+            raise ConfigError(f"{path}: must hold a JSON object")
         previous["tier"] = doc.get("tier")
         doc["tier"] = name
         from governor import config_schema
@@ -39,7 +40,7 @@ def set_tier(path: str, name: str) -> str | None:
         try:
             config_schema.validate(doc)
         except ValueError as exc:
-            raise config.ConfigError("\n".join(f"{path}: {line}" for line in str(exc).splitlines())) from None
+            raise ConfigError("\n".join(f"{path}: {line}" for line in str(exc).splitlines())) from None
         return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
 
     paths.ensure_private_dir(os.path.dirname(path))

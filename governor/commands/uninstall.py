@@ -7,7 +7,7 @@ import argparse
 from governor.commands.install import add_target_args, report, target
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("uninstall", help="remove governor's entries from Claude Code settings",
                             description="Remove only governor's hooks and status line from a settings "
                                         "file and restore the status line governor was chaining. A backup is "
@@ -17,9 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from governor.errors import CliError
+    from governor.errors import CliError, SettingsError
     from governor.wiring import installer
-    from governor.wiring.settings_file import SettingsError
 
     path, label = target(args)
     try:

@@ -122,7 +122,7 @@ def merge(results: list[HookResult | None]) -> HookResult | None:
             return {"block_reason": result["block_reason"]}
         for key in ("system_message", "additional_context"):
             if result.get(key):
-                out[key] = (out[key] + "\n" + result[key]) if out.get(key) else result[key]  # type: ignore[literal-required]
+                out[key] = (out[key] + "\n" + result[key]) if out.get(key) else result[key]
     return out or None
 
 

@@ -74,7 +74,7 @@ def weighted_units(tokens: Tokens, model: str, config: Config) -> float:
         + tokens.cache_creation * w["cache_creation"]
         + tokens.cache_read * w["cache_read"]
     )
-    return raw * multiplier(model, config)[0]
+    return float(raw * multiplier(model, config)[0])
 
 
 def price_for(model: str, config: Config) -> tuple[dict[str, Any], bool]:
@@ -103,4 +103,4 @@ def cost_usd(tokens: Tokens, model: str, config: Config, long_context: bool = Fa
         + (tokens.cache_5m + unsplit) * price["cache_write_5m"]
         + tokens.cache_1h * price["cache_write_1h"]
     )
-    return total / 1_000_000
+    return float(total / 1_000_000)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from governor import paths
+from governor.errors import SettingsError
 from governor.wiring import installer, settings_file, settings_merge
 
 
@@ -48,7 +49,8 @@ def check_python() -> Check:
 
 
 def check_config() -> Check:
-    from governor.config import ConfigError, validate_file
+    from governor.config import validate_file
+    from governor.errors import ConfigError
 
     path = paths.budget_path()
     try:
@@ -74,7 +76,7 @@ def check_wiring() -> tuple[list[Check], list[Wired]]:
             continue
         try:
             _raw, doc = settings_file.read(path)
-        except settings_file.SettingsError as exc:
+        except SettingsError as exc:
             checks.append(Check(name, "fail", str(exc)))
             continue
         events = {ev for ev, _g, _h in settings_merge.governor_handlers(doc)}
@@ -205,7 +207,8 @@ def check_transcripts() -> Check:
 
 
 def check_codex() -> Check:
-    from governor.config import ConfigError, load_config
+    from governor.config import load_config
+    from governor.errors import ConfigError
 
     try:
         command = load_config()["lanes"]["codex"]["command"]

@@ -63,7 +63,8 @@ def run_fast(argv: list[str]) -> int:
 def load() -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """(validated config, its statusline section). With an invalid budget.json the config is None (logged)
     but the chain is still taken from the raw file: the person's previous status line keeps showing."""
-    from governor.config import ConfigError, load_config, read_raw
+    from governor.config import load_config, read_raw
+    from governor.errors import ConfigError
 
     try:
         config = load_config()

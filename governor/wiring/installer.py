@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from governor import paths
+from governor.errors import SettingsError
 from governor.wiring import settings_file, settings_merge
-from governor.wiring.settings_file import SettingsError
 
 SCOPES = ("user", "project", "local")
 
