@@ -82,8 +82,7 @@ def _pending(conn: sqlite3.Connection, found: list[str], since: float | None, st
             st = os.stat(path)
         except OSError:
             continue
-        cursor = cursors.get(path)
-        if cursor is None and since is not None and st.st_mtime < since:
+        if tail.too_old(st, cursor := cursors.get(path), since):
             old += 1
         elif tail.start_offset(st, cursor) is not None:
             return True
@@ -109,8 +108,7 @@ def ingest_codex(conn: sqlite3.Connection, now: float, codex_home: str | None = 
                 st = os.stat(path)
             except OSError:
                 continue  # archived or deleted while we looked
-            cursor = cursors.get(path)
-            if cursor is None and since is not None and st.st_mtime < since:
+            if tail.too_old(st, cursor := cursors.get(path), since):
                 stats.skipped_old += 1
                 continue
             start = tail.start_offset(st, cursor)

@@ -99,8 +99,7 @@ def ingest(
     jobs: list[Job] = []
     stat_of: dict[str, os.stat_result] = {}
     for path, project, st in found:
-        cursor = cursors.get(path)
-        if cursor is None and since is not None and st.st_mtime < since:
+        if tail.too_old(st, cursor := cursors.get(path), since):
             stats.skipped_old += 1
             continue
         start = tail.start_offset(st, cursor)

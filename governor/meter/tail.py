@@ -72,6 +72,11 @@ def start_offset(st: os.stat_result, cursor: Cursor | None) -> int | None:
     return cursor.offset
 
 
+def too_old(st: os.stat_result, cursor: Cursor | None, since: float | None) -> bool:
+    """A file never read and untouched since `since` (epoch s): older than any window asked for, skipped."""
+    return cursor is None and since is not None and st.st_mtime < since
+
+
 def iter_blocks(path: str, start: int, block: int = BLOCK) -> Iterator[tuple[bytes, int]]:
     """Yield (complete lines, offset just past them) from `start`; a trailing partial line is left unread."""
     with open(path, "rb") as fh:
