@@ -11,12 +11,13 @@ import os
 import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from governor.guards.result import HookResult
 from governor.log import log
-from governor.meter import codex_limits
 from governor.policy import router
+
+if TYPE_CHECKING:  # a plain dict at run time: one module fewer on every hook run
+    from governor.guards.result import HookResult
 
 Instant = float | datetime
 PERSON_MAX = 300  # the hand-off messages: what the person sees, what Claude is handed
@@ -42,6 +43,8 @@ def codex_path(command: str) -> str | None:
 
 def codex_state(conn: sqlite3.Connection, config: Mapping[str, Any], now: Instant) -> router.CodexState:
     lane = config["lanes"]["codex"]
+    from governor.meter import codex_limits  # only for a hand-off-class prompt
+
     weekly = codex_limits.weekly_used(conn, _epoch(now)) if lane["enabled"] else None
     return router.CodexState(
         enabled=bool(lane["enabled"]),

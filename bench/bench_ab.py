@@ -1,0 +1,108 @@
+"""Two installed governors side by side: the warm prompt hook, the warm status line and a cold build,
+each run alternately (A B, then B A) so that load on the machine falls on both alike.
+
+    env -u PYTHONDONTWRITEBYTECODE python bench/bench_ab.py BASE_VENV NEW_VENV CORPUS_DIR [--runs 21] [--cold-runs 5]
+
+A venv is a directory with bin/python and governor installed in it (not editable: time what users run).
+Prints, per measure, the medians of wall and CPU time (user + system of the child and its workers) for
+each side and the ratio NEW / BASE; CPU time is the steadier figure on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+from bench_hooks import newest_transcript
+from bench_ledger import append_turn
+from common import machine
+
+
+def site_hooks(venv: str) -> str:
+    out = subprocess.run([os.path.join(venv, "bin", "python"), "-c",
+                          "import governor._hooks, os; print(os.path.dirname(governor._hooks.__file__))"],
+                         capture_output=True, text=True, check=True, cwd="/")
+    return out.stdout.strip()
+
+
+def run(cmd: list[str], env: dict[str, str], stdin: bytes | None = None) -> tuple[float, float]:
+    """(wall s, CPU s) of one run; raises if it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[:2]} failed: {proc.stderr.decode()[-500:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+class Side:
+    def __init__(self, name: str, venv: str, corpus: str) -> None:
+        self.name, self.python = name, os.path.join(venv, "bin", "python")
+        self.governor = os.path.join(venv, "bin", "governor")
+        self.hooks = site_hooks(venv)
+        self.home = tempfile.mkdtemp(prefix=f"gov-ab-{name}-")
+        base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GOVERNOR_HOME")}
+        self.env = {**base, "GOVERNOR_HOME": self.home, "CLAUDE_CONFIG_DIR": corpus, "HOME": self.home,
+                    "NO_COLOR": "1"}
+        self.samples: dict[str, list[tuple[float, float]]] = {}
+
+    def measure(self, label: str, cmd: list[str], stdin: bytes | None = None,
+                env: dict[str, str] | None = None) -> None:
+        self.samples.setdefault(label, []).append(run(cmd, env or self.env, stdin))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("base")
+    ap.add_argument("new")
+    ap.add_argument("corpus")
+    ap.add_argument("--runs", type=int, default=21)
+    ap.add_argument("--cold-runs", type=int, default=5)
+    args = ap.parse_args()
+    sides = [Side("base", args.base, args.corpus), Side("new", args.new, args.corpus)]
+    transcript = newest_transcript(args.corpus)
+    prompt = json.dumps({"session_id": "bench-session", "transcript_path": transcript, "cwd": "/home/dev/proj",
+                         "hook_event_name": "UserPromptSubmit", "prompt": "add a docstring to utils.py",
+                         "permission_mode": "default"}).encode()
+    status = json.dumps({"session_id": "bench-session", "transcript_path": transcript,
+                         "rate_limits": {"seven_day": {"used_percentage": 41, "resets_at": time.time() + 3 * 86400}},
+                         "context_window": {"current_usage": {"input_tokens": 9, "cache_read_input_tokens": 90_000}}
+                         }).encode()
+    for order in range(args.cold_runs):  # cold builds: an empty ledger each time
+        for side in (sides if order % 2 == 0 else sides[::-1]):
+            cold_home = tempfile.mkdtemp(prefix="gov-ab-cold-")
+            side.measure("cold build (daily --json)", [side.governor, "daily", "--json", "--tz", "UTC"],
+                         env={**side.env, "GOVERNOR_HOME": cold_home})
+            shutil.rmtree(cold_home)
+    for side in sides:  # the ledgers the warm runs use, built as `governor install` does
+        run([side.governor, "daily", "--json"], side.env)
+        run([side.python, os.path.join(side.hooks, "user_prompt_submit.py")], side.env, prompt)
+    for i in range(args.runs):
+        append_turn(args.corpus, 20_000 + i)  # each side reads the same new turn
+        for side in (sides if i % 2 == 0 else sides[::-1]):
+            side.measure("bare python -c pass", [side.python, "-c", "pass"])
+            side.measure("prompt hook (warm)", [side.python, os.path.join(side.hooks, "user_prompt_submit.py")],
+                         prompt)
+            side.measure("status line (warm)", [side.python, os.path.join(side.hooks, "statusline.py")], status)
+    print(f"machine: {machine()}; runs {args.runs}, cold runs {args.cold_runs}; corpus {args.corpus}")
+    print("| measure | base wall ms | new wall ms | wall ratio | base CPU ms | new CPU ms | CPU ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for label in sides[0].samples:
+        b, n = (statistics.median(s[0] for s in side.samples[label]) * 1000 for side in sides)
+        bc, nc = (statistics.median(s[1] for s in side.samples[label]) * 1000 for side in sides)
+        print(f"| {label} | {b:.1f} | {n:.1f} | {n / b:.3f} | {bc:.1f} | {nc:.1f} | {nc / bc:.3f} |")
+    for side in sides:
+        shutil.rmtree(side.home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
