@@ -113,25 +113,38 @@ def _rss(xs: Sequence[float], hs: Sequence[float], ys: Sequence[float], a: float
 
 
 def fit(series: Sequence[Observation], step: float) -> CalibrationFit:
-    """The marginal model when the series determines it, else the single k (with a note why)."""
+    """The marginal model when the series determines it, else the single k (with a note why).
+
+    Whether it is determined is judged on consecutive pairs (does this machine's use vary apart from
+    the clock?); the rates are fitted on each reading against the series' first (the official reset's
+    0 % when known). Neighbours minutes apart differ mostly by rounding and their errors telescope;
+    against one anchor each reading's rounding counts once.
+    """
     steps = intervals(series)
-    xs, hs, ys = [i.d_units for i in steps], [i.d_hours for i in steps], [i.d_fraction for i in steps]
-    n, sxx, shh = len(steps), _dot(xs, xs), _dot(hs, hs)
-    separation = 1 - _dot(xs, hs) ** 2 / (sxx * shh) if sxx > 0 and shh > 0 else 0.0
-    signal = sum(ys)
+    n = len(steps)
+    dx, dh = [i.d_units for i in steps], [i.d_hours for i in steps]
+    sdx, sdh = _dot(dx, dx), _dot(dh, dh)
+    separation = 1 - _dot(dx, dh) ** 2 / (sdx * sdh) if sdx > 0 and sdh > 0 else 0.0
+    signal = series[-1].fraction - series[0].fraction if series else 0.0
     why = (f"{n} interval{'s' * (n != 1)}, two rates need {MIN_INTERVALS}" if n < MIN_INTERVALS
-           else "no local use between captures" if sxx <= 0
+           else "no local use between captures" if sdx <= 0
            else "this machine's use tracks the clock, so the two rates cannot be told apart"
            if separation < MIN_SEPARATION
            else f"the dial moved {signal * 100:.0f} points, too little above its rounding"
            if signal < MIN_SIGNAL_STEPS * step else None)
     if why is None:
+        anchor = series[0]
+        xs = [o.units - anchor.units for o in series[1:]]
+        hs = [(o.at - anchor.at) / 3600 for o in series[1:]]
+        ys = [o.fraction - anchor.fraction for o in series[1:]]
         alpha, beta = nnls2(xs, hs, ys)
-        rms = math.sqrt(_rss(xs, hs, ys, alpha, beta) / n)
-        # Rounding alone puts a difference of two readings off by step²/6 in variance.
-        sigma2 = max(_rss(xs, hs, ys, alpha, beta) / max(1, n - 2), step * step / 6)
-        det = sxx * shh - _dot(xs, hs) ** 2
-        alpha_se, beta_se = math.sqrt(sigma2 * shh / det), math.sqrt(sigma2 * sxx / det)
+        rss = _rss(xs, hs, ys, alpha, beta)
+        rms = math.sqrt(rss / n)
+        sigma2 = max(rss / max(1, n - 2), step * step / 12)  # rounding alone: a uniform error of one step
+        sxx, shh, sxh = _dot(xs, xs), _dot(hs, hs), _dot(xs, hs)
+        det = sxx * shh - sxh * sxh
+        alpha_se = math.sqrt(sigma2 * shh / det) if det > 0 else 0.0
+        beta_se = math.sqrt(sigma2 * sxx / det) if det > 0 else 0.0
         note = f"two rates fitted on {n} intervals, RMS residual {rms * 100:.1f} points"
         return CalibrationFit(MARGINAL, alpha, beta, n, rms, alpha_se, beta_se, step, note)
     k = proportional_k([(o.units, o.fraction) for o in series])
