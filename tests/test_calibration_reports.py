@@ -122,3 +122,40 @@ def test_the_demo_week_shows_the_calibration_fields() -> None:
     assert tuesday["calibration"]["model"] == "none" and tuesday["spent"]["low"] == tuesday["spent"]["fraction"]
     text = demo.render(d)
     assert "fit       single k (official ∝ local units): 1 interval, two rates need 3" in text
+
+
+def test_the_status_line_shows_a_wide_calibrated_range_and_nothing_else_as_a_range() -> None:
+    from governor.statusline import render
+
+    bands = [{"projected_at": 1.1, "ceiling_tokens": 350_000}]
+    assert render.render(0.75, "calibrated", 0.9, bands, spent_range=(0.72, 0.78)).startswith(
+        "wk 72–78% calibrated → 90% at reset")
+    assert render.render(0.75, "calibrated", 0.9, bands, spent_range=(0.745, 0.755)).startswith(
+        "wk 75% calibrated → 90% at reset")  # within 2 points: the point
+    assert render.render(0.75, "official", 0.9, bands, spent_range=(0.70, 0.80)).startswith("wk 75% official")
+
+
+def test_the_clamp_compares_the_low_end_of_the_range() -> None:
+    """A calibrated 97 % whose low end (the other surfaces idle since the capture) is 93 % only suspects a
+    lockout: the prompt goes through; once the low end itself is at 95 %, the clamp blocks."""
+    from governor.config import load_config
+    from governor.guards.prompt import pacing_result
+    from governor.meter import budget_state
+    from tests.test_prompt_hook import cap_for, payload, write_week
+
+    transcript = write_week(context=500_000)
+    write_budget(caps={"max20x": cap_for(1.5)})
+    config = load_config()
+    conn = db.connect()
+    try:
+        now = time.time()
+        state = budget_state.compute(conn, config, now)
+        spent = state.spent._replace(source="calibrated", fraction=0.97, low=0.93, high=0.99)
+        suspected = pacing_result(payload("go on", transcript), config, conn, state._replace(spent=spent), now)
+        assert not (suspected or {}).get("block_reason")
+        actual = pacing_result(payload("go on", transcript), config, conn,
+                               state._replace(spent=spent._replace(low=0.955)), now)
+        assert actual is not None and "paused this prompt: the weekly cap is 97% used (calibrated)" in actual[
+            "block_reason"]
+    finally:
+        conn.close()
