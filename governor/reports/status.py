@@ -86,7 +86,7 @@ def calibration_lines(spent: dict[str, Any], cal: dict[str, Any]) -> list[str]:
         head = (f"calibration two rates: this machine 1% of the cap ≈ {per_percent} local units; other "
                 f"surfaces {fmt.fmt_pct(cal['background_per_hour'] * 24, 1)} of the cap a day; {unmetered}")
     else:
-        head = f"calibration single k: 1% of the cap ≈ {per_percent} local units; {unmetered}"
+        head = f"calibration 1% of the cap ≈ {per_percent} local units; {unmetered}"  # the note names the model
     return [head, f"fit       {cal['note']}"]
 
 
