@@ -174,6 +174,7 @@ class Pacing(_Section):
 class Calibration(_Section):
     fresh_minutes: float = Field(10, gt=0)
     k_drift_warn: float = Field(0.25, gt=0)
+    fit_warn_points: float = Field(1.5, gt=0)
     claude_json_max_age_minutes: float = Field(60, gt=0)
 
 

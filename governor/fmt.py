@@ -53,3 +53,11 @@ def fmt_pct(fraction: float | None, digits: int = 0) -> str:
     return "—" if fraction is None else f"{fraction * 100:.{digits}f}%"
 
 
+RANGE_SHOWN_ABOVE = 0.02  # a calibrated range narrower than 2 points of the cap is the point itself
+
+
+def fmt_range(low: float, high: float) -> str | None:
+    """"72–78%" when the range is wide enough to matter, else None."""
+    return f"{low * 100:.0f}–{high * 100:.0f}%" if high - low > RANGE_SHOWN_ABOVE else None
+
+

@@ -7,7 +7,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from governor.config_schema import DEFAULT_CAPS
-from governor.policy import calibrate
+from governor.policy import calibrate, feasibility
 from governor.policy.calibrate import Capture
 
 CAL = {"fresh_minutes": 10, "k_drift_warn": 0.25}
@@ -166,38 +166,38 @@ def test_spent_warns_when_a_capture_moves_k() -> None:
 
 
 def test_feasibility_reproduces_the_seed_arithmetic() -> None:
-    assert calibrate.rebase(0.60, "max20x", "max5x", DEFAULT_CAPS) == pytest.approx(2.40)
+    assert feasibility.rebase(0.60, "max20x", "max5x", DEFAULT_CAPS) == pytest.approx(2.40)
     k = 0.60 / 3.23e9  # 60 % official over 3.23 B local tokens that week
-    budget = calibrate.weekly_budget(0.80, "max20x", "max5x", DEFAULT_CAPS, k)
+    budget = feasibility.weekly_budget(0.80, "max20x", "max5x", DEFAULT_CAPS, k)
     assert budget == pytest.approx(1.08e9, rel=0.01)  # "about 1.08 B tokens/week"
     sessions = [665e6, 540e6, 470e6, 400e6, 337e6] + [150e6] * 40 + [20e6] * 300
-    fit = calibrate.sessions_that_fit(budget, sessions)
+    fit = feasibility.sessions_that_fit(budget, sessions)
     assert fit["marathon"] == 2  # "only ~2 fit"
     assert fit["median_units"] == 20e6
     scoped = [665e6, 540e6, 470e6, 400e6, 337e6] + [150e6] * 40
-    assert calibrate.sessions_that_fit(budget, scoped)["median"] == 7  # "5-7 fit"
-    report = calibrate.feasibility(0.60, "max20x", "max5x", DEFAULT_CAPS, k, sessions)
+    assert feasibility.sessions_that_fit(budget, scoped)["median"] == 7  # "5-7 fit"
+    report = feasibility.feasibility(0.60, "max20x", "max5x", DEFAULT_CAPS, k, sessions)
     assert report.rebased == pytest.approx(2.40) and report.fit == fit and report.target == 0.8
 
 
 def test_weekly_budget_without_k_uses_the_configured_cap() -> None:
-    assert calibrate.weekly_budget(0.8, "max20x", "max5x", DEFAULT_CAPS, None) == pytest.approx(0.8 * 175e6)
+    assert feasibility.weekly_budget(0.8, "max20x", "max5x", DEFAULT_CAPS, None) == pytest.approx(0.8 * 175e6)
     k_local = 1 / DEFAULT_CAPS["max20x"]  # a k equal to the local cap gives the same answer
-    with_k = calibrate.weekly_budget(0.8, "max20x", "max5x", DEFAULT_CAPS, k_local)
+    with_k = feasibility.weekly_budget(0.8, "max20x", "max5x", DEFAULT_CAPS, k_local)
     assert with_k == pytest.approx(0.8 * 175e6)
 
 
 @given(st.floats(0, 5), st.sampled_from(list(DEFAULT_CAPS)), st.sampled_from(list(DEFAULT_CAPS)))
 def test_rebase_round_trips_and_smaller_plans_read_higher(fraction: float, a: str, b: str) -> None:
-    there = calibrate.rebase(fraction, a, b, DEFAULT_CAPS)
-    assert calibrate.rebase(there, b, a, DEFAULT_CAPS) == pytest.approx(fraction)
+    there = feasibility.rebase(fraction, a, b, DEFAULT_CAPS)
+    assert feasibility.rebase(there, b, a, DEFAULT_CAPS) == pytest.approx(fraction)
     if DEFAULT_CAPS[b] < DEFAULT_CAPS[a]:
         assert there >= fraction
 
 
 @given(st.floats(0, 1e10), st.lists(st.floats(0, 1e9), max_size=30))
 def test_marathons_never_fit_more_often_than_the_median(budget: float, sessions: list[float]) -> None:
-    fit = calibrate.sessions_that_fit(budget, sessions)
+    fit = feasibility.sessions_that_fit(budget, sessions)
     positive = [s for s in sessions if s >= 1]
     if not positive:
         assert fit["marathon"] is None and fit["median"] is None

@@ -145,7 +145,9 @@ def test_captures_equal_to_units_times_k_reproduce_the_truth(units: list[int], k
     """Hourly local units with an exact capture (k × units so far) after each but the last; the last
     units come after the latest capture, which is `age_min` old. The capture always wins over the
     local estimate (official while fresh), calibrated spent equals k × all units, and the unmetered
-    share is never negative. Real SQLite; the autouse fixtures only isolate the environment."""
+    share is never negative: under the two-rate model (3+ intervals) it is β's share, and β is 0 in a
+    world where the dial moves only with local units; under the single k it is what local units ÷ the
+    cap leave unexplained. Real SQLite; the autouse fixtures only isolate the environment."""
     now = time.time()
     config = _config()
     latest = now - age_min * 60
@@ -175,4 +177,10 @@ def test_captures_equal_to_units_times_k_reproduce_the_truth(units: list[int], k
     assert spent.k == pytest.approx(k, rel=1e-6)
     captured, here = k * sum(units[:-1]), sum(units[:-1]) / CAP  # at the latest capture
     assert spent.unmetered_share is not None and spent.unmetered_share >= 0
-    assert spent.unmetered_share == pytest.approx(max(0.0, captured - here) / captured, abs=1e-9)
+    if spent.model == "marginal":
+        assert len(units) >= 5 and spent.background_per_hour == pytest.approx(0.0, abs=1e-12)
+        assert spent.fraction_per_unit == pytest.approx(k, rel=1e-6)
+        assert spent.unmetered_share == pytest.approx(0.0, abs=1e-6)
+    else:
+        assert spent.model == "proportional"  # too few intervals, or units that track the clock
+        assert spent.unmetered_share == pytest.approx(max(0.0, captured - here) / captured, abs=1e-9)

@@ -63,7 +63,8 @@ def test_the_seed_table() -> None:
     assert lines[2].split()[-2:] == ["60%", "240%"] and lines[2].startswith("this cycle so far (official)")
     assert lines[4].startswith("weekly budget for 80% of max5x") and lines[4].split()[-2:] == ["20%", "80%"]
     assert "Weekly budget: 1.08B local weighted units." in lines
-    assert "Sessions this cycle: 15; marathon (mean of the top 5) 500M units → 2 fit; median 73M → 14 fit." in lines
+    assert ("This machine: 15 sessions this cycle; marathon (mean of the top 5) 500M units → 2 fit; "
+            "median 73M → 14 fit.") in lines
     assert lines[-1].startswith("max5x would not fit")
 
 

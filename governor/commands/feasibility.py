@@ -14,7 +14,8 @@ from typing import Any
 
 from governor import fmt
 from governor.meter import budget_state, usage
-from governor.policy import calibrate, pricing
+from governor.policy import feasibility as plan
+from governor.policy import pricing
 from governor.reports import tables
 from governor.reports.refresh import add_source_args, refreshed
 
@@ -44,13 +45,16 @@ def session_units(conn: Any, config: dict[str, Any], start: float, end: float) -
 def build(state: budget_state.BudgetState, config: dict[str, Any], sessions: list[float], to_tier: str,
           target: float) -> dict[str, Any]:
     caps, from_tier, s = config["caps"], config["tier"], state.spent
-    result = calibrate.feasibility(s.fraction, from_tier, to_tier, caps, s.k, sessions, target)
-    projected = calibrate.rebase(state.projected, from_tier, to_tier, caps)
+    alpha = s.fraction_per_unit if s.model != "none" else None  # none: the configured cap stands in
+    result = plan.feasibility(s.fraction, from_tier, to_tier, caps, alpha, sessions, target, s.background_per_hour)
+    projected = plan.rebase(state.projected, from_tier, to_tier, caps)
     out = {
         "from_tier": from_tier, "to_tier": to_tier, "target": target, "k": s.k,
+        "calibration": {"model": s.model, "alpha": alpha, "background_per_hour": s.background_per_hour},
+        "other_surfaces": {"week_fraction_of_target_tier": result.other_surfaces},
         "spent": {"fraction": s.fraction, "source": s.source, "rebased": result.rebased},
         "projected": {"fraction": state.projected, "rebased": projected},
-        "budget": {"units": result.budget_units, "fraction_of_current_tier": calibrate.rebase(
+        "budget": {"units": result.budget_units, "fraction_of_current_tier": plan.rebase(
             target, to_tier, from_tier, caps), "fraction_of_target_tier": target},
         "sessions": {"count": len([u for u in sessions if u >= 1]), **result.fit},
     }
@@ -69,6 +73,9 @@ def verdict(r: dict[str, Any]) -> str:
         if fit["marathon"] is not None:
             text += (f"; a week at {pct(r['target'])} of it holds ~{fit['marathon']} marathon sessions "
                      f"or ~{fit['median']} median ones")
+            if r["calibration"]["model"] == "marginal":
+                text += (f" from this machine; other surfaces: "
+                         f"{pct(r['other_surfaces']['week_fraction_of_target_tier'])} of the {to} cap")
         text += "."
     if r["spent"]["source"] == "local estimate":
         text += (" (Local estimate: this machine only; record /usage with `governor calibrate` "
@@ -88,10 +95,16 @@ def render(r: dict[str, Any]) -> str:
     ]
     lines = [tables.table(["", f"% of {current} (now)", f"% of {to}"], rows),
              f"Weekly budget: {tok(r['budget']['units'])} local weighted units."]
-    fit = r["sessions"]
+    fit, cal = r["sessions"], r["calibration"]
+    if cal["model"] == "marginal":
+        lines[-1] = (f"Weekly budget: {tok(r['budget']['units'])} local weighted units for this machine, after "
+                     f"the other surfaces' share.")
+        lines.append(f"Other surfaces (other machines, the web app, at {pct(cal['background_per_hour'] * 24, 1)} "
+                     f"of the {current} cap a day): {pct(r['other_surfaces']['week_fraction_of_target_tier'])} "
+                     f"of the {to} cap a week.")
     if fit["marathon"] is not None:
-        lines.append(f"Sessions this cycle: {fit['count']}; marathon (mean of the top "
-                     f"{calibrate.MARATHON_TOP}) {tok(fit['marathon_units'])} units → {fit['marathon']} fit; "
+        lines.append(f"This machine: {fit['count']} sessions this cycle; marathon (mean of the top "
+                     f"{plan.MARATHON_TOP}) {tok(fit['marathon_units'])} units → {fit['marathon']} fit; "
                      f"median {tok(fit['median_units'])} → {fit['median']} fit.")
     lines.append(r["verdict"])
     return "\n".join(lines)

@@ -92,7 +92,8 @@ def pacing_result(
     if (
         state.spent.source != "local estimate"
         and not prompt.lstrip().startswith("/")
-        and pacing.clamp_decision(state.spent.fraction, cfg["hard_clamp_at"], context, state.clamp_ceiling)
+        # The low end of the range: the clamp never blocks on what the fit merely suspects elsewhere.
+        and pacing.clamp_decision(state.spent.low, cfg["hard_clamp_at"], context, state.clamp_ceiling)
     ):
         clamp_advice = advice._replace(ceiling_tokens=state.clamp_ceiling)
         reason = pacing_messages.clamp_reason(

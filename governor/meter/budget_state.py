@@ -22,7 +22,7 @@ class BudgetState(Record):
     cap_units: float
     spent: Spent
     rate_units_per_hour: float
-    rate_fraction_per_hour: float
+    rate_fraction_per_hour: float  # α x rate_units_per_hour + β: the whole account's, not this machine's
     projected: float
     band: pacing.Band | None
     ceiling_tokens: int | None  # the /compact advice threshold of the current band
@@ -48,12 +48,14 @@ def compute(
         (c, usage.weighted_between(conn, config, start, c.captured_at))
         for c in official.cycle_captures(conn, WEEKLY, start, now)
     ]
-    spent = calibrate.spent_now(local_units, cap, pairs, now, config["calibration"])
+    spent = calibrate.spent_now(local_units, cap, pairs, now, config["calibration"], start,
+                                start_is_reset=window.source == "official")
     rate_hours = float(config["pacing"]["rate_window_hours"])
     rate_start = max(start, now - rate_hours * 3600)
     recent = usage.weighted_between(conn, config, rate_start, now + 1)
     rate = pacing.rate_per_hour(recent, rate_hours, window.hours_elapsed(now))
-    rate_fraction = rate * spent.fraction_per_unit
+    # This machine's recent rate through α, plus the unseen surfaces' β (0 unless the two-rate model).
+    rate_fraction = rate * spent.fraction_per_unit + spent.background_per_hour
     projected = pacing.project(spent.fraction, rate_fraction, window.hours_left(now))
     bands = config["pacing"]["bands"]
     band = pacing.band_for(projected, bands)
@@ -89,6 +91,16 @@ def as_json(state: BudgetState) -> dict[str, Any]:
             "k": s.k,
             "unmetered_share": None if s.unmetered_share is None else round(s.unmetered_share, 4),
             "warning": s.warning,
+            "low": round(s.low, 6),
+            "high": round(s.high, 6),
+        },
+        "calibration": {
+            "model": s.model,
+            "alpha": s.fraction_per_unit if s.model != "none" else None,
+            "background_per_hour": round(s.background_per_hour, 8),
+            "intervals": s.intervals,
+            "rms_residual": None if s.rms_residual is None else round(s.rms_residual, 6),
+            "note": s.note,
         },
         "cap_units": state.cap_units,
         "rate": {

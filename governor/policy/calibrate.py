@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from governor.fmt import fmt_tokens
+from governor.policy import calibration_fit
+from governor.policy.calibration_fit import MARGINAL, CalibrationFit
 from governor.record import Record  # a NamedTuple without exec-compiling one per class
 
 OFFICIAL, CALIBRATED, LOCAL = "official", "calibrated", "local estimate"
 WEEKLY = "seven_day"  # the only window that calibrates the weekly cap
-MARATHON_TOP = 5  # the seed's "five marathon sessions"
 
 
 class Capture(Record):
@@ -63,17 +64,8 @@ def fresh(capture: Capture, now: float, fresh_minutes: float) -> bool:
 
 
 def fit_k(points: Sequence[tuple[float, float]]) -> float | None:
-    """Least squares through the origin: official fraction per local unit.
-
-    points = (local units this cycle at capture time, official fraction then). A line through the
-    origin because zero local use means zero of *our* share; usage elsewhere scales k up. With one
-    point this is official / units. Points without local units carry no information.
-    """
-    usable = [(x, y) for x, y in points if x > 0 and y >= 0]
-    denominator = sum(x * x for x, _ in usable)
-    if not denominator > 0:  # also catches vanishing units whose squares underflow to 0
-        return None
-    return sum(x * y for x, y in usable) / denominator
+    """The single k: official fraction per local unit, through the origin (see calibration_fit)."""
+    return calibration_fit.proportional_k(points)
 
 
 def calibrated_spent(latest_capture_fraction: float, k: float | None, units_since_capture: float) -> float:
@@ -129,11 +121,40 @@ class Spent(Record):
     fraction: float
     source: str  # official | calibrated | local estimate
     capture_age_s: float | None
-    k: float | None
+    k: float | None  # the single k (through the origin), whatever the model in use
     unmetered_share: float | None
-    fraction_per_unit: float
+    fraction_per_unit: float  # α: the marginal rate of this machine's units
     k_drift: float = 0.0
     warning: str | None = None
+    low: float = 0.0  # the range: the unseen surfaces idle since the capture ...
+    high: float = 0.0  # ... or at twice their fitted rate (both widened by rounding and fit error)
+    background_per_hour: float = 0.0  # β: official fraction per hour from what the meter cannot see
+    model: str = "none"  # marginal | proportional | none
+    intervals: int = 0
+    note: str | None = None  # the fit's quality: model, intervals used, residual
+    rms_residual: float | None = None
+
+
+def calibrated_range(fit: CalibrationFit, latest: float, units_since: float, hours_since: float
+                     ) -> tuple[float, float, float]:
+    """(low, point, high) from the latest official figure: low = the unseen surfaces idle since it,
+    high = at twice their rate; both widened by half a rounding step and two standard errors."""
+    alpha, units, hours = fit.alpha or 0.0, max(0.0, units_since), max(0.0, hours_since)
+    point = latest + alpha * units + fit.beta * hours
+    low = latest - fit.step / 2 + max(0.0, alpha - 2 * fit.alpha_se) * units
+    high = latest + fit.step / 2 + (alpha + 2 * fit.alpha_se) * units + 2 * (fit.beta + 2 * fit.beta_se) * hours
+    return max(0.0, min(low, point)), point, max(high, point)
+
+
+def fit_warning(fit: CalibrationFit, previous_k: float | None, cfg: Mapping[str, Any]) -> str | None:
+    """The marginal model warns on a poor fit; the single k on a k that moved between captures."""
+    if fit.model == MARGINAL:
+        limit = float(cfg.get("fit_warn_points", 1.5)) / 100
+        if fit.rms_residual is None or fit.rms_residual <= limit:
+            return None
+        return (f"calibration fits poorly (RMS residual {fit.rms_residual * 100:.1f} points over "
+                f"{fit.intervals} intervals): the other surfaces' use is irregular, or the model mix changed.")
+    return k_drift_warning(previous_k, fit.alpha, float(cfg.get("k_drift_warn", 0.25)))
 
 
 def spent_now(
@@ -142,11 +163,15 @@ def spent_now(
     captures: Sequence[tuple[Capture, float]],
     now: float,
     calibration_cfg: Mapping[str, Any],
+    cycle_start: float | None = None,
+    start_is_reset: bool = False,
 ) -> Spent:
     """Spent this cycle from this cycle's weekly captures, each paired with local units at its time.
 
     A live capture always wins over the local estimate: fresh -> the official figure itself;
-    older -> official + k x units since. Without one: local units / cap, labelled as such.
+    older -> official + α x units since + β x hours since (the fit's range around it). Without one:
+    local units / cap, labelled as such. `cycle_start` (epoch s) measures the unmetered share; when
+    it is the official reset (`start_is_reset`) it is also a reading of 0 % for the fit.
     """
     fresh_minutes = float(calibration_cfg.get("fresh_minutes", 10))
     local_units = max(0.0, local_units)
@@ -154,96 +179,43 @@ def spent_now(
     live = [c for c in captures if c[0].window == WEEKLY and not stale(c[0], now)]
     live.sort(key=lambda c: c[0].captured_at)
     if not live:
-        return Spent(local_units, local_units * per_unit_local, LOCAL, None, None, None, per_unit_local)
+        fraction = local_units * per_unit_local
+        return Spent(local_units, fraction, LOCAL, None, None, None, per_unit_local, low=fraction, high=fraction,
+                     note="no official capture this cycle: local estimate")
     latest, units_at = live[-1]
+    step = calibration_fit.resolution([c.used_pct for c, _ in live])
+    readings = [(c.captured_at, c.resets_at, c.fraction, u) for c, u in live]
+    series = calibration_fit.observations(readings, cycle_start if start_is_reset else None, step)
+    fit = calibration_fit.fit(series, step)
     points = [(u, c.fraction) for c, u in live]
-    k = fit_k(points)
-    previous_k = fit_k(points[:-1])
+    k, previous_k = fit_k(points), fit_k(points[:-1])
+    alpha = fit.alpha or per_unit_local  # until a capture has seen local use: the configured cap
     source = provenance(latest, now, fresh_minutes)  # OFFICIAL or CALIBRATED: `latest` is live
     if source == OFFICIAL:
-        fraction = latest.fraction
+        low = fraction = high = latest.fraction
     else:
-        fraction = calibrated_spent(latest.fraction, k or per_unit_local, local_units - units_at)
+        low, fraction, high = calibrated_range(
+            fit._replace(alpha=alpha), latest.fraction, local_units - units_at, capture_age(latest, now) / 3600)
+    if fit.model == MARGINAL and cycle_start is not None:
+        hours = max(0.0, latest.captured_at - cycle_start) / 3600
+        unmetered = min(1.0, fit.beta * hours / latest.fraction) if latest.fraction > 0 else 0.0
+    else:
+        unmetered = unmetered_share(latest.fraction, units_at, cap_units)
     return Spent(
         units=local_units,
         fraction=fraction,
         source=source,
         capture_age_s=capture_age(latest, now),
         k=k,
-        unmetered_share=unmetered_share(latest.fraction, units_at, cap_units),
-        # Until a capture has seen local use, k is unknown: pace by the configured cap meanwhile.
-        fraction_per_unit=k or per_unit_local,
+        unmetered_share=unmetered,
+        fraction_per_unit=alpha,
         k_drift=k_drift(previous_k, k),
-        warning=k_drift_warning(previous_k, k, float(calibration_cfg.get("k_drift_warn", 0.25))),
-    )
-
-
-# --- feasibility: "would the smaller plan fit?" -------------------------------------------------
-
-
-def rebase(fraction: float, from_tier: str, to_tier: str, caps: Mapping[str, float]) -> float:
-    """The same usage as a fraction of another tier's cap (60 % of max20x = 240 % of max5x)."""
-    return fraction * caps[from_tier] / caps[to_tier]
-
-
-def weekly_budget(
-    target: float, from_tier: str, to_tier: str, caps: Mapping[str, float], k: float | None
-) -> float:
-    """Local weighted units a week that land at `target` of `to_tier`'s cap.
-
-    k is official fraction (of from_tier, the plan the captures were read on) per local unit;
-    without it the configured cap stands in for the official dial.
-    """
-    if not k:
-        return target * caps[to_tier]
-    return rebase(target, to_tier, from_tier, caps) / k
-
-
-if TYPE_CHECKING:
-    from typing import TypedDict
-
-    class Fit(TypedDict):
-        marathon: int | None  # whole sessions of the marathon shape that fit
-        median: int | None
-        marathon_units: float | None  # mean of the top five sessions
-        median_units: float | None
-else:  # a plain dict at run time: building a TypedDict class costs every hook import ~2 ms
-    Fit = dict
-
-
-def sessions_that_fit(budget_units: float, session_units: Sequence[float]) -> Fit:
-    """How many sessions of this cycle's shapes fit the budget: marathon (top-5 mean) vs median."""
-    import statistics  # CLI only: keeps the hooks' import cost down (statistics pulls in decimal, random)
-
-    sizes = sorted((s for s in session_units if s >= 1), reverse=True)  # < 1 unit: no shape to fit
-    if not sizes:
-        return Fit(marathon=None, median=None, marathon_units=None, median_units=None)
-    marathon = statistics.fmean(sizes[:MARATHON_TOP])
-    median = statistics.median(sizes)
-    budget = max(0.0, budget_units)
-    return Fit(marathon=int(budget // marathon), median=int(budget // median),
-               marathon_units=marathon, median_units=median)
-
-
-class Feasibility(Record):
-    to_tier: str
-    target: float
-    rebased: float  # this cycle's spent as a fraction of to_tier's cap
-    budget_units: float  # local units a week for `target` of to_tier
-    fit: Fit
-
-
-def feasibility(
-    spent_fraction: float,
-    from_tier: str,
-    to_tier: str,
-    caps: Mapping[str, float],
-    k: float | None,
-    session_units: Sequence[float],
-    target: float = 0.8,
-) -> Feasibility:
-    budget = weekly_budget(target, from_tier, to_tier, caps, k)
-    return Feasibility(
-        to_tier, target, rebase(spent_fraction, from_tier, to_tier, caps), budget,
-        sessions_that_fit(budget, session_units),
+        warning=fit_warning(fit, previous_k, calibration_cfg),
+        low=low,
+        high=high,
+        background_per_hour=fit.beta,
+        model=fit.model,
+        intervals=fit.intervals,
+        note=fit.note,
+        rms_residual=fit.rms_residual,
     )

@@ -102,6 +102,7 @@ class DemoWeek:
             five_hour_pct=state.five_hour.used_pct if state.five_hour else None,
             context=context,
             ceiling=state.ceiling_tokens,
+            spent_range=(state.spent.low, state.spent.high),
         )
         return out
 

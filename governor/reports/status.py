@@ -69,6 +69,27 @@ def _when(iso_text: str) -> str:
     return datetime.fromisoformat(iso_text).astimezone(timeutil.local_zone()).strftime("%a %d %b %H:%M %Z")
 
 
+def spent_text(spent: dict[str, Any]) -> str:
+    """The point, and the range around it when that is wider than 2 points: "75% (72–78%)"."""
+    shown = fmt.fmt_range(spent["low"], spent["high"]) if spent["source"] == "calibrated" else None
+    return fmt.fmt_pct(spent["fraction"]) + (f" ({shown})" if shown else "")
+
+
+def calibration_lines(spent: dict[str, Any], cal: dict[str, Any]) -> list[str]:
+    """Which model moves the figure between captures, its rates, and how well it fits."""
+    if cal["model"] == "none" or not cal["alpha"]:
+        return []
+    unmetered = (f"unmetered (other machines, web) {fmt.fmt_pct(spent['unmetered_share'] or 0)} of the "
+                 "official figure")
+    per_percent = fmt.fmt_tokens(0.01 / cal["alpha"])
+    if cal["model"] == "marginal":
+        head = (f"calibration two rates: this machine 1% of the cap ≈ {per_percent} local units; other "
+                f"surfaces {fmt.fmt_pct(cal['background_per_hour'] * 24, 1)} of the cap a day; {unmetered}")
+    else:
+        head = f"calibration 1% of the cap ≈ {per_percent} local units; {unmetered}"  # the note names the model
+    return [head, f"fit       {cal['note']}"]
+
+
 def render(d: dict[str, Any]) -> str:
     color = fmt.use_color()
     spent, proj = d["spent"], d["projected"]["fraction"]
@@ -79,7 +100,7 @@ def render(d: dict[str, Any]) -> str:
     lines = [
         f"week      {_when(d['window']['start'])} → {_when(d['window']['reset'])}"
         f"  (reset from {d['window']['source']})",
-        f"spent     {fmt.paint(fmt.fmt_pct(spent['fraction']), 'bold', color)} of the {d['tier']} cap "
+        f"spent     {fmt.paint(spent_text(spent), 'bold', color)} of the {d['tier']} cap "
         f"({source}); {fmt.fmt_tokens(spent['units'])} local weighted units",
         f"rate      {fmt.fmt_tokens(d['rate']['units_per_hour'])} units/h "
         f"({fmt.fmt_pct(d['rate']['fraction_per_hour'] * 24, 1)} of the cap a day)",
@@ -91,11 +112,7 @@ def render(d: dict[str, Any]) -> str:
             else " · below every band: governor stays quiet"
         ),
     ]
-    if spent["k"]:
-        lines.append(
-            f"calibration 1% of the cap ≈ {fmt.fmt_tokens(0.01 / spent['k'])} local units; unmetered "
-            f"(other machines, web) {fmt.fmt_pct(spent['unmetered_share'] or 0)} of the official figure"
-        )
+    lines += calibration_lines(spent, d["calibration"])
     if spent["warning"]:
         lines.append(fmt.paint("warning: ", "yellow", color) + spent["warning"])
     if d["five_hour"]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from governor.fmt import fmt_tokens, paint
+from governor.fmt import fmt_range, fmt_tokens, paint
 
 SEP = " · "
 WORDS = {"official": "official", "calibrated": "calibrated", "local estimate": "local est."}
@@ -63,9 +63,12 @@ def render(
     codex_weekly_pct: float | None = None,
     color: bool = False,
     kept_on_claude: str | None = None,
+    spent_range: tuple[float, float] | None = None,
 ) -> str:
+    """`spent_range` (low, high): a calibrated figure wider than 2 points shows as its range, "72–78%"."""
     word = WORDS.get(source, source)
-    week = f"wk {_pct(spent_fraction)} {word} → {_pct(projected)} at reset"
+    shown = fmt_range(*spent_range) if spent_range and source == "calibrated" else None
+    week = f"wk {shown or _pct(spent_fraction)} {word} → {_pct(projected)} at reset"
     parts = [paint(week, week_color(projected, bands), color)]
     if five_hour_pct is not None:
         shade = "red" if five_hour_pct >= FIVE_HOUR_RED else ("yellow" if five_hour_pct >= FIVE_HOUR_YELLOW

@@ -117,6 +117,7 @@ def governor_line(data: bytes, config: dict[str, Any], now: float) -> str:
         five_hour_pct=state.five_hour.used_pct if state.five_hour else None,
         context=render.context_tokens(payload), ceiling=state.ceiling_tokens,
         codex_weekly_pct=codex_pct, color=not os.environ.get("NO_COLOR"), kept_on_claude=kept,
+        spent_range=(state.spent.low, state.spent.high),
     )
 
 
