@@ -134,7 +134,7 @@ def build(conn: sqlite3.Connection, config: dict[str, Any], now: float, tz: Any 
 
     tz = tz or timeutil.local_zone()
     state = budget_state.compute(conn, config, now)
-    status_data = status.build(conn, config, now)
+    status_data = status.build(conn, config, now, week_days=True)
     if start is None and end is None:
         start, end = state.window.start.timestamp(), now + 1
     rows = sessions.build(conn, config, start, end, tz)

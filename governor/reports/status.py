@@ -8,7 +8,7 @@ from typing import Any
 from governor import fmt, timeutil
 from governor.meter import budget_state
 from governor.policy import pacing, pacing_messages
-from governor.reports import tables
+from governor.reports import sparkline, tables
 
 
 def top_sessions(
@@ -51,7 +51,8 @@ def hook_preview(state: budget_state.BudgetState) -> dict[str, str] | None:
             "additionalContext": pacing_messages.model_context(advice)}
 
 
-def build(conn: Any, config: dict[str, Any], now: float) -> dict[str, Any]:
+def build(conn: Any, config: dict[str, Any], now: float, week_days: bool = False) -> dict[str, Any]:
+    """`governor status --json`; `week_days` adds the per-day line (the demo's pinned output has none)."""
     state = budget_state.compute(conn, config, now)
     data = budget_state.as_json(state)
     data["tier"] = config["tier"]
@@ -60,6 +61,8 @@ def build(conn: Any, config: dict[str, Any], now: float) -> dict[str, Any]:
     from governor.meter import codex_ingest
 
     data["codex"] = codex_ingest.codex_lane(conn, now)
+    if week_days:
+        data["week_days"] = sparkline.cycle_days(conn, config, state, timeutil.local_zone())
     return data
 
 
@@ -104,6 +107,7 @@ def render(d: dict[str, Any]) -> str:
         f"({source}); {fmt.fmt_tokens(spent['units'])} local weighted units",
         f"rate      {fmt.fmt_tokens(d['rate']['units_per_hour'])} units/h "
         f"({fmt.fmt_pct(d['rate']['fraction_per_hour'] * 24, 1)} of the cap a day)",
+        *([sparkline.render(d["week_days"], sparkline.can_draw())] if "week_days" in d else []),
         f"projected {fmt.paint(fmt.fmt_pct(proj), tone, color)} at reset"
         + (
             f" · band ≥{fmt.fmt_pct(d['band']['projected_at'])}: advise /compact above "
