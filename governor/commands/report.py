@@ -10,8 +10,6 @@ from typing import Any
 
 from governor.reports.refresh import add_source_args, day_range, refreshed
 
-NEEDS_PLOTLY = "governor report needs plotly: pip install 'token-budget-governor[report]'"
-
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -31,15 +29,6 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def require_plotly() -> None:
-    from governor.errors import CliError
-
-    try:
-        import plotly  # noqa: F401
-    except ImportError:
-        raise CliError(NEEDS_PLOTLY) from None
-
-
 def open_in_browser(path: str) -> None:
     import webbrowser
 
@@ -52,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from governor.meter import official
     from governor.reports import report_data, report_html
 
-    require_plotly()
+    report_html.require_plotly()
     tz, start, end = day_range(args)
     if start is not None and end is not None and end <= start:
         raise CliError("--until is before --since")

@@ -23,11 +23,13 @@ section{margin:24px 0}
 #governor-errors{color:#b00;white-space:pre-wrap}
 """
 
-# Render every figure; a script error anywhere lands in #governor-errors (the browser test reads it).
+# A script error anywhere lands in #governor-errors (the browser test reads it); then every figure is drawn.
+CATCH = """
+function governorError(text) { document.getElementById('governor-errors').textContent += text + '\\n'; }
+window.addEventListener('error', function (e) { governorError('error: ' + e.message); });
+window.addEventListener('unhandledrejection', function (e) { governorError('error: ' + e.reason); });
+"""
 RENDER = """
-window.addEventListener('error', function (e) {
-  document.getElementById('governor-errors').textContent += 'error: ' + e.message + '\\n';
-});
 document.querySelectorAll('script.governor-figure').forEach(function (node) {
   try {
     var fig = JSON.parse(node.textContent);
@@ -36,10 +38,23 @@ document.querySelectorAll('script.governor-figure').forEach(function (node) {
       div.dataset.rendered = String(div.querySelectorAll('.trace').length);
     });
   } catch (err) {
-    document.getElementById('governor-errors').textContent += 'error: ' + err + '\\n';
+    governorError('error: ' + node.dataset.key + ': ' + err);
   }
 });
 """
+
+
+NEEDS_PLOTLY = "governor report needs plotly: pip install 'token-budget-governor[report]'"
+
+
+def require_plotly() -> None:
+    """CliError (exit 2, one line) when plotly, an optional extra, is not installed."""
+    from governor.errors import CliError
+
+    try:
+        import plotly  # noqa: F401
+    except ImportError:
+        raise CliError(NEEDS_PLOTLY) from None
 
 
 def _json_block(text: str) -> str:
@@ -59,7 +74,7 @@ def _header(d: dict[str, Any]) -> str:
         ("Codex", p["codex"]),
         ("range", f"{d['range']['start'] or 'the start'} → {d['range']['end'] or 'now'}"),
     ]
-    sample = f'<p class="sample">SAMPLE DATA: {html.escape(d["sample"])}</p>' if d["sample"] else ""
+    sample = f"<p class=\"sample\">{html.escape(d['sample'])}</p>" if d["sample"] else ""
     items = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in rows)
     return f"<header><h1>governor report</h1>{sample}<dl>{items}</dl></header>"
 
@@ -81,7 +96,7 @@ def page(d: dict[str, Any]) -> str:
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
             f"<style>{STYLE}</style></head><body>{_header(d)}<pre id=\"governor-errors\"></pre>{body}"
             f'<script type="application/json" id="governor-data">{data}</script>'
-            f"<script>{get_plotlyjs()}</script><script>{RENDER}</script></body></html>")
+            f"<script>{CATCH}</script><script>{get_plotlyjs()}</script><script>{RENDER}</script></body></html>")
 
 
 def write(d: dict[str, Any], path: str) -> str:
