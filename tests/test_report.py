@@ -193,3 +193,19 @@ def test_demo_report_is_labelled_sample(tmp_path: Path) -> None:
     assert "<title>governor report (sample data)</title>" in out.read_text()
     assert data["sessions"] and data["status"]["spent"]["source"] == "official"
     assert len(figs) == 6
+
+
+def test_open_hands_the_file_to_the_platform_browser(tmp_path: Path) -> None:
+    generated_ledger()
+    seen = tmp_path / "seen.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {seen}\n')
+    browser.chmod(0o755)
+    out = tmp_path / "r.html"
+    proc = run_cli("report", "--html", str(out), "--open", env={"BROWSER": str(browser)})
+    assert proc.returncode == 0, proc.stderr
+    for _ in range(50):  # webbrowser may start it in the background
+        if seen.exists():
+            break
+        time.sleep(0.1)
+    assert seen.read_text() == f"file://{out}\n"
