@@ -58,11 +58,11 @@ def week_series(conn: sqlite3.Connection, config: dict[str, Any], state: Any, tz
     }
 
 
-def session_parts(conn: sqlite3.Connection, config: dict[str, Any], start: float | None,
-                  end: float | None) -> dict[str, dict[str, dict[str, float]]]:
-    """Per session, weighted units and notional USD of each token kind (summed over its models)."""
+def session_parts(config: dict[str, Any], totals: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per session, weighted units and notional USD of each token kind (summed over its models), from
+    usage.session_totals."""
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for row in usage.session_totals(conn, start, end):
+    for row in totals:
         t: Tokens = row["tokens"]
         s = out.setdefault(row["session_id"], {"weighted": dict.fromkeys(PARTS, 0.0),
                                                "cost": dict.fromkeys(PARTS, 0.0)})
@@ -134,11 +134,13 @@ def build(conn: sqlite3.Connection, config: dict[str, Any], now: float, tz: Any 
 
     tz = tz or timeutil.local_zone()
     state = budget_state.compute(conn, config, now)
-    status_data = status.build(conn, config, now, week_days=True)
-    if start is None and end is None:
+    cycle = start is None and end is None
+    if cycle:
         start, end = state.window.start.timestamp(), now + 1
-    rows = sessions.build(conn, config, start, end, tz)
-    parts = session_parts(conn, config, start, end)
+    totals = usage.session_totals(conn, start, end)  # the one scan of the responses
+    rows = sessions.build(conn, config, start, end, tz, totals)
+    parts = session_parts(config, totals)
+    status_data = status.build(conn, config, now, week_days=True, cycle_sessions=rows if cycle else None)
     marathon = {r["session_id"] for r in rows
                 if pacing.is_long_session(r["hours"], r["responses"], r["peak_context_tokens"], config["pacing"])}
     chosen = rows[0] if rows else None

@@ -12,11 +12,12 @@ from governor.reports import sparkline, tables
 
 
 def top_sessions(
-    conn: Any, config: dict[str, Any], start: float, now: float, limit: int = 5
+    conn: Any, config: dict[str, Any], start: float, now: float, limit: int = 5,
+    rows: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     from governor.reports.sessions import build
 
-    rows = build(conn, config, start, now + 1, timeutil.local_zone())
+    rows = build(conn, config, start, now + 1, timeutil.local_zone()) if rows is None else rows
     return [
         {
             k: r[k]
@@ -51,12 +52,14 @@ def hook_preview(state: budget_state.BudgetState) -> dict[str, str] | None:
             "additionalContext": pacing_messages.model_context(advice)}
 
 
-def build(conn: Any, config: dict[str, Any], now: float, week_days: bool = False) -> dict[str, Any]:
-    """`governor status --json`; `week_days` adds the per-day line (the demo's pinned output has none)."""
+def build(conn: Any, config: dict[str, Any], now: float, week_days: bool = False,
+          cycle_sessions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`governor status --json`; `week_days` adds the per-day line (the demo's pinned output has none);
+    `cycle_sessions`: sessions.build over this cycle, when the caller has it (governor report)."""
     state = budget_state.compute(conn, config, now)
     data = budget_state.as_json(state)
     data["tier"] = config["tier"]
-    data["sessions"] = top_sessions(conn, config, state.window.start.timestamp(), now)
+    data["sessions"] = top_sessions(conn, config, state.window.start.timestamp(), now, rows=cycle_sessions)
     data["hook_would_say"] = hook_preview(state)
     from governor.meter import codex_ingest
 
