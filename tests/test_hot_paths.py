@@ -20,7 +20,7 @@ from tests.test_prompt_hook import iso
 
 # Each of these costs a hook 5-150 ms; none is needed once budget.json's validated form is cached.
 HEAVY = ("pydantic", "pydantic_core", "dataclasses", "inspect", "msgspec", "filelock", "platformdirs",
-         "typing_extensions", "multiprocessing", "concurrent")
+         "typing_extensions", "multiprocessing", "concurrent", "plotly", "narwhals")
 SESSION = "sess-hot"
 
 

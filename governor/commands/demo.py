@@ -9,6 +9,7 @@ transcripts are never read or written.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from governor.reports import tables
@@ -23,15 +24,27 @@ def register(sub: Any) -> None:
         "the hooks would say at three moments. Touches none of your files.",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--report", nargs="?", const="governor-demo-report.html", metavar="FILE",
+                   help="also write the sample week's HTML report (default ./governor-demo-report.html; "
+                   "needs plotly)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.report:
+        from governor.reports.report_html import require_plotly
+
+        require_plotly()  # before the demo prints anything
     data = build()
     if args.json:
         tables.print_json(data)
     else:
         print(render(data))
+    if args.report:
+        from governor.reports.report_demo import sample_report
+
+        sample_report(args.report)
+        print(f"sample report: {args.report}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 

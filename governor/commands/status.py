@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     now = time.time()
     conn, _stats, config = refreshed(args)
     official.import_claude_json(conn, now, float(config["calibration"]["claude_json_max_age_minutes"]))
-    data = build(conn, config, now)
+    data = build(conn, config, now, week_days=True)
     if args.json:
         tables.print_json(data)
     else:

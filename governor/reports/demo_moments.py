@@ -55,6 +55,11 @@ class DemoWeek:
                     )
                 self.captured.add(i)
 
+    def ledger_at(self, now: float) -> Any:
+        """The sandbox's ledger as the hooks would have left it by `now` (for the sample report)."""
+        self._catch_up(now)
+        return self.conn
+
     def _session_start(self, spec: dict[str, Any]) -> dict[str, Any]:
         at = self.week.at(spec["at"])
         self._catch_up(at)

@@ -8,15 +8,16 @@ from typing import Any
 from governor import fmt, timeutil
 from governor.meter import budget_state
 from governor.policy import pacing, pacing_messages
-from governor.reports import tables
+from governor.reports import sparkline, tables
 
 
 def top_sessions(
-    conn: Any, config: dict[str, Any], start: float, now: float, limit: int = 5
+    conn: Any, config: dict[str, Any], start: float, now: float, limit: int = 5,
+    rows: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     from governor.reports.sessions import build
 
-    rows = build(conn, config, start, now + 1, timeutil.local_zone())
+    rows = build(conn, config, start, now + 1, timeutil.local_zone()) if rows is None else rows
     return [
         {
             k: r[k]
@@ -51,15 +52,20 @@ def hook_preview(state: budget_state.BudgetState) -> dict[str, str] | None:
             "additionalContext": pacing_messages.model_context(advice)}
 
 
-def build(conn: Any, config: dict[str, Any], now: float) -> dict[str, Any]:
+def build(conn: Any, config: dict[str, Any], now: float, week_days: bool = False,
+          cycle_sessions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`governor status --json`; `week_days` adds the per-day line (the demo's pinned output has none);
+    `cycle_sessions`: sessions.build over this cycle, when the caller has it (governor report)."""
     state = budget_state.compute(conn, config, now)
     data = budget_state.as_json(state)
     data["tier"] = config["tier"]
-    data["sessions"] = top_sessions(conn, config, state.window.start.timestamp(), now)
+    data["sessions"] = top_sessions(conn, config, state.window.start.timestamp(), now, rows=cycle_sessions)
     data["hook_would_say"] = hook_preview(state)
     from governor.meter import codex_ingest
 
     data["codex"] = codex_ingest.codex_lane(conn, now)
+    if week_days:
+        data["week_days"] = sparkline.cycle_days(conn, config, state, timeutil.local_zone())
     return data
 
 
@@ -104,6 +110,7 @@ def render(d: dict[str, Any]) -> str:
         f"({source}); {fmt.fmt_tokens(spent['units'])} local weighted units",
         f"rate      {fmt.fmt_tokens(d['rate']['units_per_hour'])} units/h "
         f"({fmt.fmt_pct(d['rate']['fraction_per_hour'] * 24, 1)} of the cap a day)",
+        *([sparkline.render(d["week_days"], sparkline.can_draw())] if "week_days" in d else []),
         f"projected {fmt.paint(fmt.fmt_pct(proj), tone, color)} at reset"
         + (
             f" · band ≥{fmt.fmt_pct(d['band']['projected_at'])}: advise /compact above "
