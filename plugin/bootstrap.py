@@ -55,7 +55,7 @@ def can_bootstrap() -> str | None:
         return "no plugin data dir (CLAUDE_PLUGIN_DATA is unset)"
     if not os.path.isfile(os.path.join(ROOT, "pyproject.toml")):
         return f"no governor source in {ROOT}"
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - this runs under the system python3, any version
         return f"python3 is {sys.version.split()[0]}; governor needs 3.10+"
     return None
 

@@ -25,6 +25,17 @@ ROUTES = ("plugin-dir", "marketplace")
 PLUGIN_ID = "governor@token-budget-governor"
 
 
+@pytest.mark.parametrize("target", [".", ".claude-plugin/plugin.json"])
+def test_claude_plugin_validate_strict_directory_profile_passes(claude_bin: Path, target: str) -> None:
+    """The strictest form 2.1.328 offers: --strict (warnings fail) plus --profile directory (the catalog's checks)."""
+    cmd = [str(claude_bin), "plugin", "validate", "--strict", "--profile", "directory", "--json", target]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["success"] is True, proc.stdout
+    assert report["manifest"]["errors"] == [] and report["manifest"]["warnings"] == []
+    assert report["provides"]["commands"] == ["governor:handoff", "governor:setup", "governor:status"]
+
+
 def _governor_script() -> Path:
     script = Path(sys.executable).parent / "governor"
     probe = subprocess.run([sys.executable, "-I", "-c", "import governor._hooks"], capture_output=True)
