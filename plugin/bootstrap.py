@@ -24,6 +24,7 @@ DATA = os.environ.get("CLAUDE_PLUGIN_DATA", "")
 VENV = os.path.join(DATA, "venv")
 STEP_TIMEOUTS = {"venv": 120, "pip": 600}  # seconds; the whole bootstrap stays under ~12 minutes
 LOCK_STALE_SECONDS = 15 * 60
+RETRY_AFTER_SECONDS = 24 * 3600  # a failed bootstrap is tried again a day later (the network may be back)
 
 
 def _path(name: str) -> str:
@@ -73,8 +74,12 @@ def start() -> str:
     if why is not None:
         return "unavailable"
     os.makedirs(DATA, exist_ok=True)
-    if os.path.exists(_path("bootstrap.failed")):
-        return "failed"
+    try:
+        if time.time() - os.stat(_path("bootstrap.failed")).st_mtime < RETRY_AFTER_SECONDS:
+            return "failed"
+        os.unlink(_path("bootstrap.failed"))
+    except FileNotFoundError:
+        pass
     if _lock_held():
         return "running"
     try:

@@ -48,7 +48,10 @@ candidates() {
 
 if ! usable; then
   py="" dir=""
-  for cand in $(candidates | tr ' ' '\n' | head -n 8); do
+  nl='
+'
+  IFS=$nl  # one candidate per line: paths may hold spaces
+  for cand in $(candidates | head -n 8); do
     [ -x "$cand" ] || continue
     found=$("$cand" -I -c 'import os, governor._hooks as h; print(os.path.dirname(h.__file__))' 2>/dev/null) || continue
     py=$cand dir=$found
@@ -59,6 +62,7 @@ if ! usable; then
     fi
     py="" dir=""
   done
+  unset IFS
 fi
 
 if usable; then

@@ -112,3 +112,44 @@ def test_handoff_for_claude_speaks_the_codex_plugin_when_enabled(isolated_env: d
     lines = run_cli("handoff", str(brief), "--for-claude").stdout.splitlines()
     assert lines[1] == "With the Codex plugin (codex@openai-codex), type:"
     assert lines[2].startswith(f"/codex:rescue --fresh Carry out the hand-off brief in {brief} (working directory ")
+
+
+def wait_for(path: Path, seconds: float = 120) -> bool:
+    import time
+
+    deadline = time.time() + seconds
+    while not path.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    return path.exists()
+
+
+def test_a_command_without_governor_says_how_to_finish_and_a_failed_bootstrap_is_retried_a_day_later(
+        tmp_path: Path) -> None:
+    data = tmp_path / "plugin-data"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_NO_INDEX": "1"}  # no governor; pip stays offline
+    proc = subprocess.run(["sh", str(SHIM), "--cli", "status"], capture_output=True, text=True, timeout=60,
+                          env={**env, "CLAUDE_PLUGIN_DATA": str(data)})
+    assert proc.returncode == 0
+    assert proc.stdout.startswith(f"governor: installing itself in the background from {REPO_ROOT} into {data}/venv")
+    assert wait_for(data / "bootstrap.failed"), (data / "bootstrap.log").read_text()
+    assert not (data / "venv").exists() and not (data / "bootstrap.lock").exists()
+    again = shim("session_start.py", tmp_path, "{}", **env)
+    message = json.loads(again.stdout)["systemMessage"]
+    assert message.startswith("governor: could not install itself (pip step exited 1; log: ")
+    assert message.endswith(f"Finish the setup with `pipx install {REPO_ROOT}` (or `uv tool install {REPO_ROOT}`), "
+                            "then /governor:setup for the status line.")
+    assert shim("session_start.py", tmp_path, "{}", **env).stdout == ""  # once
+    day_old = (data / "bootstrap.failed").stat().st_mtime - 25 * 3600
+    os.utime(data / "bootstrap.failed", (day_old, day_old))
+    retry = shim("session_start.py", tmp_path, "{}", **env)
+    assert json.loads(retry.stdout)["systemMessage"].startswith("governor: installing itself in the background")
+    assert wait_for(data / "bootstrap.failed")
+
+
+def test_without_a_plugin_data_dir_session_start_says_what_to_run(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CLAUDE_PLUGIN_DATA"}
+    proc = subprocess.run(["sh", str(SHIM), "session_start.py"], input="{}", capture_output=True, text=True,
+                          timeout=60, env={**env, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert json.loads(proc.stdout) == {"systemMessage": (
+        "governor: the plugin's hooks need governor installed (no plugin data dir (CLAUDE_PLUGIN_DATA is unset)): "
+        f"`pipx install {REPO_ROOT}` (or `uv tool install {REPO_ROOT}`), then /governor:setup for the status line.")}
