@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from governor.errors import SettingsError
 from governor.wiring import installer, settings_file
 
 PLUGIN_NAME = "governor"
@@ -22,7 +23,7 @@ def enabled(cwd: str | None = None) -> dict[str, str]:
     for scope in installer.SCOPES:
         try:
             _raw, doc = settings_file.read(installer.scope_path(scope, cwd))
-        except (settings_file.SettingsError, OSError):
+        except (SettingsError, OSError):
             continue
         table = doc.get("enabledPlugins") if isinstance(doc, dict) else None
         for plugin_id, on in (table.items() if isinstance(table, dict) else ()):
