@@ -201,3 +201,19 @@ def test_plugin_and_install_together_run_each_hook_once(claude: ClaudeRunner, wo
         assert "keep only the plugin: governor uninstall --scope user, then /governor:setup" in doctor.stdout
     else:  # --plugin-dir leaves no trace a separate process can see
         assert "governor's Claude Code plugin is not enabled; the settings entries run the hooks" in plugin_line
+
+
+def test_setup_command_writes_the_status_line_the_plugin_cannot(claude: ClaudeRunner, workspace: Workspace) -> None:
+    env = plugin_env(workspace, installed=True)
+    args = load_plugin(claude, "marketplace")
+    claude.mock.queue(text_reply("Done."))
+
+    run = claude.run("/governor:setup", env=env, args=args)
+
+    assert_clean(run, claude)
+    settings = json.loads((workspace.claude_dir / "settings.json").read_text())
+    assert settings["enabledPlugins"] == {PLUGIN_ID: True} and "hooks" not in settings  # the plugin keeps the hooks
+    assert settings["statusLine"]["command"].endswith("statusline.py # governor")
+    assert (workspace.governor_home / "budget.json").exists()
+    [body] = claude.mock.messages()
+    assert "statusLine: added" in json.dumps(body)  # install's own report reached Claude
