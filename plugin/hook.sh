@@ -5,7 +5,6 @@
 # POSIX sh, not Python: it runs on every prompt and tool call, and sh costs ~1 ms where a Python hop costs ~15.
 
 case "${GOVERNOR_DISABLE:-}" in "" | 0) ;; *) exit 0 ;; esac
-here=$(cd "$(dirname "$0")" 2>/dev/null && pwd) || exit 0
 data=${CLAUDE_PLUGIN_DATA:-}
 
 cli=""
@@ -14,11 +13,10 @@ case "$script" in *[!a-z_.]*) exit 0 ;; esac
 
 # No double registration: `governor install` wrote this event's hook into a settings file, and Claude Code
 # runs that one; the plugin's copy stands down (`governor doctor` says which is active).
-if [ -n "$script" ]; then
-  for f in "${CLAUDE_CONFIG_DIR:-$HOME/.claude}/settings.json" \
-           "${CLAUDE_PROJECT_DIR:-.}/.claude/settings.json" "${CLAUDE_PROJECT_DIR:-.}/.claude/settings.local.json"; do
-    [ -f "$f" ] && grep -qsF "hooks/$script" "$f" && exit 0
-  done
+# One grep for the three files (-s: a missing one is no error); no other process on the steady-state path.
+if [ -n "$script" ] && grep -qsF "hooks/$script" "${CLAUDE_CONFIG_DIR:-$HOME/.claude}/settings.json" \
+     "${CLAUDE_PROJECT_DIR:-.}/.claude/settings.json" "${CLAUDE_PROJECT_DIR:-.}/.claude/settings.local.json"; then
+  exit 0
 fi
 
 # governor's interpreter and its hook scripts, cached in the plugin's data dir once found.
@@ -77,6 +75,7 @@ if [ -n "$cli" ] || [ "$script" = "session_start.py" ]; then
   if [ -n "$boot" ]; then
     mode=session-start
     [ -n "$cli" ] && mode=cli
+    case "$0" in */*) here=${0%/*} ;; *) here=. ;; esac
     exec "$boot" -I "$here/bootstrap.py" "$mode"
   fi
   [ -n "$cli" ] && echo "governor is not installed and there is no python3 on PATH: install Python 3.10+, then pipx install token-budget-governor"
