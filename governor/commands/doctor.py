@@ -21,10 +21,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def collect(run_hooks: bool = True) -> list[Check]:
     from governor.reports import doctor_checks as dc
     from governor.reports import doctor_ledger as dl
+    from governor.reports import doctor_plugin as dp
 
     checks = [dc.check_python(), dc.check_config()]
-    wiring, wired = dc.check_wiring()
-    checks += wiring
+    wiring, wired = dc.check_wiring(dp.plugin_active())
+    checks += wiring + [dp.check_plugin(wired)]
     if run_hooks:
         checks += dc.check_commands(wired)
     checks += [dc.check_transcripts(), dl.check_ledger(), dl.check_captures(), dc.check_codex(),

@@ -21,6 +21,9 @@ def register(sub: Any) -> None:
     p.add_argument("--run", action="store_true", help="run Codex on the brief now")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="with --run: stop Codex after this long")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--for-claude", action="store_true",
+                   help="for /governor:handoff: the brief and its command, as the Codex plugin's /codex:rescue "
+                        "when that plugin is enabled")
     p.set_defaults(func=run)
 
 
@@ -64,12 +67,29 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{brief}: cannot read: {exc.strerror}") from None
     command = handoff.handoff_command(brief, cwd, lane["command"], lane["sandbox"])
     if not args.run:
-        if args.json:
+        if args.for_claude:
+            print(_for_claude(brief, command, cwd))
+        elif args.json:
             tables.print_json({"brief": brief, "cwd": cwd, "command": command})
         else:
             print(command)
         return 0
     return _run(args, brief, cwd, lane)
+
+
+def _for_claude(brief: str, command: str, cwd: str) -> str:
+    """What /governor:handoff shows: the brief, then the one thing to run (in Claude Code when it can be)."""
+    from governor.wiring import plugins
+
+    codex_plugin = plugins.named(plugins.CODEX_PLUGIN, cwd)
+    lines = [f"Hand-off brief: {brief}"]
+    if codex_plugin:
+        lines.append(f"With the Codex plugin ({', '.join(sorted(codex_plugin))}), type:")
+        lines.append(f"/codex:rescue --fresh Carry out the hand-off brief in {brief} (working directory {cwd}).")
+        lines.append(f"Or in a shell: {command}")
+    else:
+        lines.append(f"Run it in a shell (or `governor handoff --last --run`): {command}")
+    return "\n".join(lines)
 
 
 def _run(args: argparse.Namespace, brief: str, cwd: str, lane: dict[str, Any]) -> int:

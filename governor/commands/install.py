@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                             description="Merge governor's hooks and status line into a Claude Code settings "
                                         "file. Everything else in the file is kept; a backup is taken first.")
     add_target_args(parser)
+    parser.add_argument("--plugin", action="store_true",
+                        help="for the Claude Code plugin route (/governor:setup): the plugin runs the hooks, so "
+                             "write only the status line and budget.json")
     parser.set_defaults(func=run)
 
 
@@ -87,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
     path, label = target(args)
     try:
-        outcomes = [(installer.install(path, installer.claude_wiring(), args.dry_run), label)]
+        wiring = installer.plugin_wiring() if args.plugin else installer.claude_wiring()
+        outcomes = [(installer.install(path, wiring, args.dry_run), label)]
         if args.codex:
             codex = installer.install(installer.codex_hooks_path(), installer.codex_wiring(), args.dry_run)
             outcomes.append((codex, "Codex hooks"))
@@ -98,7 +102,11 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("# dry run: nothing was written")
         return 0
-    print(f"Hooks run {installer.python()} on the scripts in {installer.hooks_dir()}.")
+    installer.record_interpreter()
+    if args.plugin:
+        print(f"The plugin's hooks and the status line run {installer.python()}.")
+    else:
+        print(f"Hooks run {installer.python()} on the scripts in {installer.hooks_dir()}.")
     build_ledger()
     if args.codex and outcomes[-1][0].changed:
         print(CODEX_TRUST)

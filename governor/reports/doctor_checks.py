@@ -65,7 +65,8 @@ def _wiring_targets() -> list[tuple[str, str]]:
     return targets + [("codex", installer.codex_hooks_path())]
 
 
-def check_wiring() -> tuple[list[Check], list[Wired]]:
+def check_wiring(plugin_active: bool = False) -> tuple[list[Check], list[Wired]]:
+    """With governor's plugin active the hooks come from the plugin: settings need only the status line."""
     checks: list[Check] = []
     wired: list[Wired] = []
     expected = {ev for ev, _m, _s in settings_merge.CLAUDE_HOOKS}
@@ -90,12 +91,14 @@ def check_wiring() -> tuple[list[Check], list[Wired]]:
         if not events:
             checks.append(Check(name, "info", f"{path}: governor not wired here"))
             continue
-        missing = sorted(({"UserPromptSubmit"} if scope == "codex" else expected | {"statusLine"}) - events)
+        needed = {"statusLine"} | (set() if plugin_active else expected)
+        missing = sorted(({"UserPromptSubmit"} if scope == "codex" else needed) - events)
         fix = f"governor install {'--codex' if scope == 'codex' else '--scope ' + scope}"
+        fix += " --plugin" if plugin_active and scope != "codex" else ""
         detail = f"{path}: {', '.join(sorted(events))}" + (f"; missing {', '.join(missing)} (run {fix})"
                                                           if missing else "")
         checks.append(Check(name, "fail" if missing else "ok", detail))
-    if not any(w.where.split(":")[0] in installer.SCOPES for w in wired):
+    if not plugin_active and not any(w.where.split(":")[0] in installer.SCOPES for w in wired):
         checks.append(Check("wiring", "fail", "governor is not wired into any Claude Code settings file; "
                                               "run `governor install`"))
     return checks, wired

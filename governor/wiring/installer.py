@@ -62,6 +62,26 @@ def codex_wiring() -> settings_merge.Wiring:
     return settings_merge.codex_wiring(python(), hooks_dir())
 
 
+def plugin_wiring() -> settings_merge.Wiring:
+    """The Claude Code plugin runs the hooks; settings get only what a plugin cannot set: the status line."""
+    return settings_merge.Wiring({}, claude_wiring().status_line)
+
+
+def interpreter_record_path() -> str:
+    return os.path.join(paths.state_dir(), "interpreter")
+
+
+def record_interpreter() -> str:
+    """Leave this interpreter where the plugin's shim (plugin/hook.sh) looks first, so a venv that is not
+    on PATH still serves the plugin's hooks."""
+    from governor.fsutil import update_file
+
+    path = interpreter_record_path()
+    paths.ensure_private_dir(os.path.dirname(path))
+    update_file(path, lambda _current: (python() + "\n").encode(), mode=0o600)
+    return path
+
+
 # --- install record: what install replaced, per settings file (state dir) ---------------------
 
 def record_path() -> str:

@@ -86,6 +86,24 @@ def codex_wiring(python: str, hooks_dir: str) -> Wiring:
     return Wiring(_groups(python, hooks_dir, CODEX_HOOKS))
 
 
+# The Claude Code plugin runs the same table through its shim (plugin/hook.sh), which finds governor's
+# interpreter and stands down when these settings entries are present (no double registration).
+PLUGIN_SHIM = "${CLAUDE_PLUGIN_ROOT}/plugin/hook.sh"
+
+
+def plugin_hook_command(script: str) -> str:
+    return f'sh "{PLUGIN_SHIM}" {script}'
+
+
+def plugin_hooks_doc() -> dict[str, Any]:
+    """plugin/hooks.json: CLAUDE_HOOKS through the shim (tests/test_plugin.py checks the file equals this)."""
+    return {
+        "description": "governor's hooks (generated from governor/wiring/settings_merge.py CLAUDE_HOOKS; "
+                       "run `python tools/gen_plugin_hooks.py`)",
+        "hooks": {ev: [_group(ev, m, plugin_hook_command(s))] for ev, m, s in CLAUDE_HOOKS},
+    }
+
+
 def is_governor_command(command: Any) -> bool:
     return isinstance(command, str) and bool(_MARKED.search(command) or _UNMARKED.search(command))
 
@@ -161,16 +179,27 @@ def install_doc(doc: Any, wiring: Wiring, record: dict[str, Any] | None = None) 
     """The document with governor's entries exactly once; `record` is the file's previous install record."""
     _check_shape(doc, wiring.groups)
     doc = copy.deepcopy(doc)
-    before = {event: handler for event, _g, handler in reversed(governor_handlers(doc))}
     rec = {} if record is None or not has_governor_entries(doc) else copy.deepcopy(record)
+    change = Change(doc, rec)
     kept_empty = set(rec.get("kept_empty", []))
+    if wiring.groups:  # none: the plugin runs the hooks, install writes the status line only
+        _install_hooks(change, wiring, kept_empty)
+    if wiring.status_line is not None:
+        _install_status_line(change, wiring.status_line)
+    if kept_empty:
+        rec["kept_empty"] = sorted(kept_empty)
+    return change
+
+
+def _install_hooks(change: Change, wiring: Wiring, kept_empty: set[str]) -> None:
+    doc = change.doc
+    before = {event: handler for event, _g, handler in reversed(governor_handlers(doc))}
     if "hooks" not in doc:
         doc["hooks"] = {}
     elif not doc["hooks"]:
         kept_empty.add("hooks")
     hooks = doc["hooks"]
     first = _strip(hooks)
-    change = Change(doc, rec)
     for event, group in wiring.groups.items():
         if event not in hooks:
             hooks[event] = []
@@ -181,11 +210,6 @@ def install_doc(doc: Any, wiring: Wiring, record: dict[str, Any] | None = None) 
         verb = "added" if old is None else "unchanged" if old == group["hooks"][0] else "updated"
         change.actions.append(f"{event}: {verb}")
     _drop_emptied(doc, set(first) - set(wiring.groups), kept_empty)
-    if wiring.status_line is not None:
-        _install_status_line(change, wiring.status_line)
-    if kept_empty:
-        rec["kept_empty"] = sorted(kept_empty)
-    return change
 
 
 def _install_status_line(change: Change, command: str) -> None:
