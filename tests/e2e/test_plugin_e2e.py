@@ -33,7 +33,8 @@ def test_claude_plugin_validate_strict_directory_profile_passes(claude_bin: Path
     report = json.loads(proc.stdout)
     assert proc.returncode == 0 and report["success"] is True, proc.stdout
     assert report["manifest"]["errors"] == [] and report["manifest"]["warnings"] == []
-    assert report["provides"]["commands"] == ["governor:handoff", "governor:setup", "governor:status"]
+    assert report["provides"]["commands"] == [
+        "governor:handoff", "governor:report", "governor:setup", "governor:status"]
 
 
 def _governor_script() -> Path:
@@ -125,12 +126,27 @@ def test_status_command_is_listed_and_prints_the_status(claude: ClaudeRunner, wo
 
     assert_clean(run, claude)
     commands = run.of("system", "init")[0]["slash_commands"]
-    assert {"governor:status", "governor:setup", "governor:handoff"} <= set(commands)
-    assert not any(c.startswith("governor:report") for c in commands)
+    assert {"governor:status", "governor:setup", "governor:handoff", "governor:report"} <= set(commands)
     [body] = claude.mock.messages()
     sent = json.dumps(body)
     for piece in ("week      ", "of the max20x cap (local estimate)", "hook now  (nothing: under pace)"):
         assert json.dumps(piece)[1:-1] in sent, sent[-3000:]  # `governor status` ran and its text reached Claude
+
+
+def test_report_command_writes_the_report_and_hands_claude_its_path(claude: ClaudeRunner,
+                                                                   workspace: Workspace) -> None:
+    env = plugin_env(workspace, installed=True)
+    args = load_plugin(claude, "plugin-dir")
+    write_budget(workspace, caps={"max20x": 1000.0})
+    claude.mock.queue(text_reply("The report is written."))
+
+    run = claude.run("/governor:report", env=env, args=args)
+
+    assert_clean(run, claude)
+    [body] = claude.mock.messages()
+    report = workspace.governor_home / "report.html"
+    assert json.dumps(str(report))[1:-1] in json.dumps(body)  # the printed path reached Claude
+    assert report.stat().st_size > 1_000_000 and "plotly" in report.read_text()[:200_000].lower()
 
 
 @pytest.mark.parametrize("route", ROUTES)
