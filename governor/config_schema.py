@@ -47,6 +47,8 @@ class Price(Rates):
     match: str
     label: str = ""
     long_context: Rates | None = None
+    fast: float = Field(1.0, ge=0)  # fast mode (usage.speed == "fast"): token rates x this
+    web_search_per_1k: float = Field(10.0, ge=0)  # USD per 1,000 server-side web search requests
 
     @field_validator("match")
     @classmethod
@@ -67,6 +69,7 @@ def _price(
     read: float,
     out: float,
     long: Rates | None = None,
+    fast: float = 1.0,
 ) -> Price:
     return Price(
         match=match,
@@ -77,14 +80,17 @@ def _price(
         cache_read=read,
         output=out,
         long_context=long,
+        fast=fast,
     )
 
 
 # First match wins, so the specific patterns come before the family-wide ones.
 DEFAULT_PRICES = [
     _price(r"opus-5-5", "Opus 5.5", 4, 5, 8, 0.20, 20),
-    _price(r"opus-(4-[5-9]|5)", "Opus 4.5+", 5, 6.25, 10, 0.50, 25),
+    _price(r"opus-4-6", "Opus 4.6", 5, 6.25, 10, 0.50, 25, fast=6),
+    _price(r"opus-(4-[5-9]|5)", "Opus 4.5, 4.7, 4.8, 5", 5, 6.25, 10, 0.50, 25),
     _price(r"opus-4|claude-3-opus", "Opus 4/4.1", 15, 18.75, 30, 1.50, 75),
+    _price(r"fable-5", "Fable 5", 10, 12.50, 20, 1.00, 50),
     _price(r"sonnet-5", "Sonnet 5.x", 2, 2.50, 4, 0.20, 10),
     _price(
         r"sonnet-4-5|sonnet-4-2|sonnet-4$|sonnet-4@",

@@ -20,7 +20,7 @@ from governor.timeutil import zone
 T0 = 1_795_000_200  # a multiple of 300: the strategies below straddle a few 5-minute buckets
 
 # UPSERT's columns: key, ts, session, project, model, input, output, cache_creation, cache_read, 5m, 1h,
-# sidechain. Few keys, so later rows replace earlier ones (moving a response to another bucket, or across
+# sidechain, web searches. Few keys, so later rows replace earlier ones (moving a response to another bucket, or across
 # the long-context threshold); prompts near 200k tokens, so both sides of it occur.
 RESPONSE = st.tuples(
     st.sampled_from([f"m:{i}" for i in range(6)]),
@@ -35,6 +35,7 @@ RESPONSE = st.tuples(
     st.one_of(st.none(), st.integers(0, 500)),
     st.one_of(st.none(), st.integers(0, 500)),
     st.integers(0, 1),
+    st.integers(0, 3),  # web searches
 )
 BOUND = st.one_of(st.none(), st.floats(T0 - 900, T0 + 1500, allow_nan=False),
                   st.sampled_from([T0 - 600.0, T0, T0 + 300.0, T0 + 900.0]))
@@ -75,8 +76,8 @@ def test_daily_prices_long_context_and_one_hour_writes_from_the_roll_ups(tmp_pat
     conn = db.connect(str(tmp_path / "ledger.sqlite3"))
     sonnet = "claude-sonnet-4-5-20250929"
     rows = [
-        ("m:long", T0 + 10, "s", "-p", sonnet, 5, 100, 1000, 250_000, None, 1000, 0),
-        ("m:short", T0 + 20, "s", "-p", sonnet, 5, 100, 1000, 50_000, 1000, None, 0),
+        ("m:long", T0 + 10, "s", "-p", sonnet, 5, 100, 1000, 250_000, None, 1000, 0, 0),
+        ("m:short", T0 + 20, "s", "-p", sonnet, 5, 100, 1000, 50_000, 1000, None, 0, 0),
     ]
     conn.executemany(ledger.UPSERT, rows)
     config = defaults()
@@ -110,8 +111,8 @@ def test_a_schema_6_ledger_is_migrated_in_place_keeping_responses_and_captures(t
     path = str(tmp_path / "ledger.sqlite3")
     conn = db.connect(path)
     conn.executemany(ledger.UPSERT, [
-        ("m:1", T0 + 10, "s", "-p", "claude-opus-4-5-20251101", 5, 100, 1000, 250_000, None, 1000, 0),
-        ("m:2", T0 + 400, "s", "-p", "claude-opus-4-5-20251101", 5, 70, 10, 50_000, None, None, 0),
+        ("m:1", T0 + 10, "s", "-p", "claude-opus-4-5-20251101", 5, 100, 1000, 250_000, None, 1000, 0, 0),
+        ("m:2", T0 + 400, "s", "-p", "claude-opus-4-5-20251101", 5, 70, 10, 50_000, None, None, 0, 0),
     ])
     conn.execute("INSERT INTO captures(window, used_pct, captured_at, source) VALUES('seven_day', 41, ?, 'official')",
                  (T0,))
@@ -121,6 +122,7 @@ def test_a_schema_6_ledger_is_migrated_in_place_keeping_responses_and_captures(t
         conn.execute(f"DROP TABLE {table}")
     conn.execute("DROP TRIGGER usage_rollup_insert")
     conn.execute("DROP TRIGGER usage_rollup_update")
+    conn.execute("DROP TRIGGER usage_rollup_delete")
     conn.executescript(V6_ROLLUPS + "PRAGMA user_version=6;")
     conn.close()
 
@@ -131,5 +133,47 @@ def test_a_schema_6_ledger_is_migrated_in_place_keeping_responses_and_captures(t
     assert upgraded.execute("SELECT COUNT(*) FROM usage").fetchone()[0] == 2
     for table, rows in expected.items():
         assert upgraded.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3").fetchall() == rows, table
-    upgraded.execute(ledger.UPSERT, ("m:3", T0 + 20, "s", "-p", "claude-opus-4-5-20251101", 1, 1, 1, 1, None, None, 0))
+    upgraded.execute(ledger.UPSERT, ("m:3", T0 + 20, "s", "-p", "claude-opus-4-5-20251101", 1, 1, 1, 1, None, None,
+                                     0, 0))
     assert upgraded.execute("SELECT SUM(responses) FROM usage_hourly").fetchone()[0] == 3  # triggers back
+
+
+def test_a_schema_7_ledger_is_migrated_in_place_and_its_transcripts_read_again(tmp_path: Path) -> None:
+    """7 -> 8 adds web searches, the row source and the cost-state tables: every response, capture, router
+    event and hook state is kept, the roll-ups are summed anew and the Claude transcripts are read again."""
+    path = str(tmp_path / "ledger.sqlite3")
+    old = sqlite3.connect(path)
+    old.executescript((Path(__file__).parent / "fixtures" / "ledger_schema_7.sql").read_text())
+    old.executemany(
+        "INSERT INTO usage(key, ts, session_id, project, model, input, output, cache_creation, cache_read,"
+        " cache_5m, cache_1h, sidechain) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+        [("m:1", T0 + 10, "s", "-p", "claude-opus-4-5-20251101", 5, 100, 1000, 250_000, None, 1000, 0),
+         ("m:2", T0 + 400, "s", "-p", "claude-opus-4-5-20251101", 5, 70, 10, 50_000, None, None, 0)],
+    )
+    old.execute("INSERT INTO captures(window, used_pct, captured_at, source) VALUES('seven_day', 41, ?, 'official')",
+                (T0,))
+    old.execute("INSERT INTO router_events(ts, session_id, decision) VALUES(?, 's', 'handoff')", (T0,))
+    old.execute("INSERT INTO hook_state VALUES('s', 'pacing', 'yellow', ?)", (T0,))
+    old.execute("INSERT INTO files(path, kind, dev, ino, offset, size, mtime_ns) VALUES('/t.jsonl', 'claude',"
+                " 1, 2, 500, 500, 0), ('/r.jsonl', 'codex', 1, 3, 700, 700, 0)")
+    old.commit()
+    old.close()
+
+    upgraded = db.connect(path)
+    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 8
+    assert not list(tmp_path.glob("*.broken-*"))
+    assert upgraded.execute("SELECT used_pct, source FROM captures").fetchall() == [(41.0, "official")]
+    assert upgraded.execute("SELECT decision FROM router_events").fetchall() == [("handoff",)]
+    assert upgraded.execute("SELECT value FROM hook_state").fetchall() == [("yellow",)]
+    assert upgraded.execute("SELECT key, web_search, source FROM usage ORDER BY key").fetchall() == [
+        ("m:1", 0, "transcript"), ("m:2", 0, "transcript")]
+    assert upgraded.execute("SELECT path, offset, dev FROM files ORDER BY path").fetchall() == [
+        ("/r.jsonl", 700, 1), ("/t.jsonl", 0, None)]  # Claude transcripts start over; Codex rollouts do not
+    hourly = upgraded.execute("SELECT SUM(input), SUM(output), SUM(web_search), SUM(responses) FROM usage_hourly")
+    assert hourly.fetchone() == (10, 170, 0, 2)
+    upgraded.execute(ledger.UPSERT, ("m:3", T0 + 20, "s", "-p", "claude-opus-4-5-20251101", 1, 1, 1, 1, None, None,
+                                     0, 2))
+    upgraded.execute("DELETE FROM usage WHERE key='m:1'")
+    hourly = upgraded.execute("SELECT SUM(input), SUM(output), SUM(web_search), SUM(responses) FROM usage_hourly")
+    assert hourly.fetchone() == (6, 71, 2, 2)  # insert, update and delete triggers in place
+    assert upgraded.execute("SELECT COUNT(*) FROM cost_state").fetchone()[0] == 0

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
             tables.print_json(
                 {
                     "days": [],
-                    "totals": fields(Tokens(), 0, 0),
+                    "totals": {**fields(Tokens(), 0, 0), "client_account": fields(Tokens(), 0, 0)},
                     "unknown_models": [],
                     "note": nothing_found_message(stats),
                 }

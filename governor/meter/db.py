@@ -14,14 +14,14 @@ from governor import paths
 from governor.log import log
 from governor.policy import pricing
 
-SCHEMA_VERSION = 7
-MIGRATABLE = (6,)  # older versions whose usage rows are kept: only the roll-ups changed since (rebuilt)
+SCHEMA_VERSION = 8
+MIGRATABLE = (6, 7)  # older versions whose usage rows are kept (see _migrate)
 
 # Roll-ups kept exact by triggers (table, bucket column, seconds): a hook sums a week from ~170 hourly rows
 # per model, the edge hours from 5-minute rows, and only the last few minutes from raw responses. Rows are
 # apart per long-context flag and carry the cache-write split, so reports price from them exactly too.
 ROLLUPS = (("usage_hourly", "hour", 3600), ("usage_rollup", "bucket", 300))
-_SUMS = ("input", "output", "cache_creation", "cache_read", "cache_5m", "cache_1h")
+_SUMS = ("input", "output", "cache_creation", "cache_read", "cache_5m", "cache_1h", "web_search")
 
 
 def _long_context(row: str = "") -> str:
@@ -63,6 +63,21 @@ def _rollup_remove(table: str, column: str, seconds: int) -> str:
             f" AND long_context = {long_context};\n")
 
 
+ACCOUNT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cost_state(  -- Claude Code's own cumulative account of a session, per line read
+    path TEXT NOT NULL, offset INTEGER NOT NULL, session_id TEXT NOT NULL, ts REAL NOT NULL,
+    project TEXT, model TEXT NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL, cache_creation INTEGER NOT NULL,
+    cache_read INTEGER NOT NULL, cache_5m INTEGER NOT NULL, cache_1h INTEGER NOT NULL,
+    web_search INTEGER NOT NULL,
+    PRIMARY KEY(path, offset, model)
+);
+CREATE INDEX IF NOT EXISTS cost_state_session ON cost_state(session_id, ts);
+CREATE TABLE IF NOT EXISTS lineage(     -- a fork and the session it was forked from
+    session_id TEXT PRIMARY KEY, parent TEXT NOT NULL, forked_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lineage_parent ON lineage(parent);
+"""
+
 ROLLUP_SCHEMA = (
     "".join(_rollup_table(t, c) for t, c, _s in ROLLUPS)
     + "CREATE TRIGGER IF NOT EXISTS usage_rollup_insert AFTER INSERT ON usage BEGIN\n"
@@ -70,6 +85,8 @@ ROLLUP_SCHEMA = (
     + "END;\nCREATE TRIGGER IF NOT EXISTS usage_rollup_update AFTER UPDATE ON usage BEGIN\n"
     + "".join(_rollup_remove(*r) for r in ROLLUPS)
     + "".join(_rollup_add(*r) for r in ROLLUPS)
+    + "END;\nCREATE TRIGGER IF NOT EXISTS usage_rollup_delete AFTER DELETE ON usage BEGIN\n"
+    + "".join(_rollup_remove(*r) for r in ROLLUPS)
     + "END;\n"
 )
 
@@ -91,11 +108,14 @@ CREATE TABLE IF NOT EXISTS usage(       -- one row per de-duplicated Claude API 
     input INTEGER NOT NULL, output INTEGER NOT NULL,
     cache_creation INTEGER NOT NULL, cache_read INTEGER NOT NULL,
     cache_5m INTEGER, cache_1h INTEGER,
-    sidechain INTEGER NOT NULL DEFAULT 0
+    sidechain INTEGER NOT NULL DEFAULT 0,
+    web_search INTEGER NOT NULL DEFAULT 0,  -- server-side web search requests
+    source TEXT NOT NULL DEFAULT 'transcript'  -- 'transcript' | 'client-account' (cost-state, see account.py)
 );
 CREATE INDEX IF NOT EXISTS usage_ts ON usage(ts);
 CREATE INDEX IF NOT EXISTS usage_session ON usage(session_id, ts);
 """
+    + ACCOUNT_SCHEMA
     + ROLLUP_SCHEMA
     + """
 CREATE TABLE IF NOT EXISTS captures(    -- official (or manually copied) /usage figures
@@ -265,11 +285,22 @@ def restore_usage_derivatives(conn: sqlite3.Connection, saved: list[str]) -> Non
 
 def _migrate(conn: sqlite3.Connection) -> None:
     """Inside a write transaction: bring a MIGRATABLE ledger to SCHEMA_VERSION, keeping every row of
-    usage, captures, router events and hook state. Since version 6 only the roll-ups changed (a
-    long-context flag and the cache-write split): they are dropped and summed anew from the responses."""
+    usage, captures, router events and hook state. 6 -> 7 changed only the roll-ups (a long-context flag
+    and the cache-write split); 7 -> 8 adds web searches, the row source and Claude Code's cost-state
+    account. The roll-ups are dropped and summed anew from the responses, and the Claude transcripts are
+    read again from the start (the upserts are idempotent) so the cost-state lines, web searches and
+    fork attribution already on disk are metered; rows whose transcript is gone keep what they had."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(usage)")}
+    if "web_search" not in columns:
+        conn.execute("ALTER TABLE usage ADD COLUMN web_search INTEGER NOT NULL DEFAULT 0")
+    if "source" not in columns:
+        conn.execute("ALTER TABLE usage ADD COLUMN source TEXT NOT NULL DEFAULT 'transcript'")
+    for statement in _statements(ACCOUNT_SCHEMA):
+        conn.execute(statement)
+    conn.execute("UPDATE files SET offset = 0, dev = NULL, ino = NULL WHERE kind = 'claude'")
     for table, _column, _seconds in ROLLUPS:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
-    for trigger in ("usage_rollup_insert", "usage_rollup_update"):
+    for trigger in ("usage_rollup_insert", "usage_rollup_update", "usage_rollup_delete"):
         conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     for statement in _statements(ROLLUP_SCHEMA):
         conn.execute(statement)

@@ -1,7 +1,8 @@
 """Ingest Claude Code transcripts into the ledger, incrementally and de-duplicated.
 
-One record per API response: among rows with the same key the whole row with the highest
-output_tokens wins (ties: highest 4-field total, then non-sidechain); its time and session are those
+One record per API response: among rows with the same key a non-sidechain row wins over a sidechain
+replay, then the whole row with the highest output_tokens (ties: highest 4-field total, 1-hour writes,
+web searches); its time and session are those
 of the earliest row (the original, not a resume copy). Both rules are decided inside SQLite by
 UPSERT, so file order, chunking, repeats and concurrent updaters cannot change the totals.
 """
@@ -14,6 +15,8 @@ import time
 from collections.abc import Callable
 
 from governor.meter import db, tail
+from governor.meter.account import store as store_account
+from governor.meter.account_reconcile import reconcile
 from governor.meter.parse_pool import Job, _close, _parse_all
 from governor.meter.transcript_files import discover
 
@@ -26,14 +29,16 @@ BULK_MIN_BYTES = 256 * 1024 * 1024
 BATCH_BYTES = 64 * 1024 * 1024  # transcript bytes per transaction outside hooks
 FAST_PARSE_MIN_BYTES = 32 * 1024 * 1024  # from here transcript_fast repays its ~25 ms import (msgspec)
 
-_BETTER = (
-    "(excluded.output > usage.output OR (excluded.output = usage.output AND ("
+_BETTER = (  # a non-sidechain row beats any sidechain replay (ccusage's /btw case), then the most output
+    "(excluded.sidechain < usage.sidechain OR (excluded.sidechain = usage.sidechain AND ("
+    "excluded.output > usage.output OR (excluded.output = usage.output AND ("
     "excluded.input + excluded.cache_creation + excluded.cache_read > "
     "usage.input + usage.cache_creation + usage.cache_read OR ("
     "excluded.input + excluded.cache_creation + excluded.cache_read = "
     "usage.input + usage.cache_creation + usage.cache_read AND ("
-    "excluded.sidechain < usage.sidechain OR (excluded.sidechain = usage.sidechain AND "
-    "COALESCE(excluded.cache_1h, -1) > COALESCE(usage.cache_1h, -1)))))))"
+    "COALESCE(excluded.cache_1h, -1) > COALESCE(usage.cache_1h, -1) OR ("
+    "COALESCE(excluded.cache_1h, -1) = COALESCE(usage.cache_1h, -1) AND "
+    "excluded.web_search > usage.web_search))))))))"
 )
 _EARLIER = (
     "(excluded.ts < usage.ts OR (excluded.ts = usage.ts AND (excluded.sidechain < usage.sidechain OR "
@@ -48,10 +53,11 @@ _TOKEN_COLS = (
     "cache_5m",
     "cache_1h",
     "sidechain",
+    "web_search",
 )
 UPSERT = (
     "INSERT INTO usage(key, ts, session_id, project, model, input, output, cache_creation, cache_read,"
-    " cache_5m, cache_1h, sidechain) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
+    " cache_5m, cache_1h, sidechain, web_search) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
     + ", ".join(f"{c} = CASE WHEN {_BETTER} THEN excluded.{c} ELSE usage.{c} END" for c in _TOKEN_COLS)
     + ", "
     + ", ".join(
@@ -98,6 +104,8 @@ def ingest(
         cursors = {p: c for p, _proj, _st in found if (c := tail.load_cursor(conn, p)) is not None}
     jobs: list[Job] = []
     stat_of: dict[str, os.stat_result] = {}
+    start_of: dict[str, tuple[int, str]] = {}
+    touched: set[str] = set()  # sessions whose rows or cost-state checkpoints changed in this transaction
     for path, project, st in found:
         if tail.too_old(st, cursor := cursors.get(path), since):
             stats.skipped_old += 1
@@ -107,6 +115,7 @@ def ingest(
             continue
         jobs.append((path, project, start))
         stat_of[path] = st
+        start_of[path] = (start, project)
         stats.bytes_read += st.st_size - start
     total_bytes, done_bytes = stats.bytes_read, 0
     fast = total_bytes >= FAST_PARSE_MIN_BYTES
@@ -132,7 +141,7 @@ def ingest(
         saved, batch_limit = db.drop_usage_derivatives(conn), float("inf")
         held = tail.load_cursors(conn, KIND)
     try:
-        for path, records, offset, bad in results:
+        for path, records, offset, bad, account in results:
             st = stat_of[path]
             if tx is None:
                 begun = db.transaction(conn)
@@ -143,6 +152,8 @@ def ingest(
             current = held.get(path) if held is not None else tail.load_cursor(conn, path)
             if not (current and (current.dev, current.ino) == (st.st_dev, st.st_ino) and current.offset > offset):
                 conn.executemany(UPSERT, records)
+                touched.update(r[2] for r in records)
+                touched |= store_account(conn, path, start_of[path][1], start_of[path][0], account)
                 cursor = tail.Cursor(st.st_dev, st.st_ino, offset, st.st_size, st.st_mtime_ns)
                 tail.save_cursor(conn, path, KIND, cursor, bad, now)
                 stats.records += len(records)
@@ -151,6 +162,8 @@ def ingest(
             done_bytes += st.st_size
             pending_bytes += st.st_size
             if pending_bytes >= batch_limit:
+                reconcile(conn, touched)
+                touched = set()
                 tx.__exit__(None, None, None)
                 tx, pending_bytes = None, 0
             if progress:
@@ -168,6 +181,7 @@ def ingest(
         try:
             if saved is not None:
                 db.restore_usage_derivatives(conn, saved)
+            reconcile(conn, touched)  # after the restore: it queries by session, which wants the indexes
         except BaseException as exc:
             tx.__exit__(type(exc), exc, None)
             raise

@@ -8,7 +8,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from governor.meter import tail
+from governor.meter.account import scan_block
 from governor.meter.transcript import parse_block
+
+# (path, records, offset after the last complete line, bad lines, cost-state and fork items)
+Parsed = tuple[str, list[tuple[Any, ...]], int, int, list[tuple[Any, ...]]]
 
 
 def _close(results: Iterable[object]) -> None:
@@ -19,13 +23,13 @@ def _close(results: Iterable[object]) -> None:
 
 def _parse_all(
     jobs: list[Job], parallel: bool, fast: bool
-) -> Iterable[tuple[str, list[tuple[Any, ...]], int, int]]:
+) -> Iterable[Parsed]:
     if not parallel or len(jobs) < 2 or (os.cpu_count() or 1) < 2:
         return (_parse_file(job, fast) for job in jobs)
     return _parse_in_pool(jobs, fast)
 
 
-def _parse_files(jobs: list[Job], fast: bool) -> list[tuple[str, list[tuple[Any, ...]], int, int]]:
+def _parse_files(jobs: list[Job], fast: bool) -> list[Parsed]:
     return [_parse_file(job, fast) for job in jobs]
 
 
@@ -53,7 +57,7 @@ def _size(path: str) -> int:
 
 def _parse_in_pool(
     jobs: list[Job], fast: bool
-) -> Iterable[tuple[str, list[tuple[Any, ...]], int, int]]:
+) -> Iterable[Parsed]:
     """Results as they are parsed, by worker processes and by this one: whenever no worker result waits
     for the writer, this process parses the next task itself, so one process per core is busy and none
     waits (a pool of one worker per core plus this writer oversubscribes the cores by a third). At most
@@ -104,7 +108,7 @@ TASK_BYTES = 32 * 1024 * 1024  # transcript bytes a worker parses per task
 IN_FLIGHT = 3  # tasks queued or parsed but not yet written, per worker, at most: bounds memory
 
 
-def _parse_file(job: Job, fast: bool = False) -> tuple[str, list[tuple[Any, ...]], int, int]:
+def _parse_file(job: Job, fast: bool = False) -> Parsed:
     """Parse one file from `start`: (path, its records pre-merged per key as plain tuples for UPSERT,
     offset after the last complete line, bad lines). `fast`: parse with transcript_fast (worth its ~25 ms
     import on a scan)."""
@@ -113,6 +117,7 @@ def _parse_file(job: Job, fast: bool = False) -> tuple[str, list[tuple[Any, ...]
     if fast:
         from governor.meter.transcript_fast import parse_block as parse
     records: list[tuple[Any, ...]] = []
+    account: list[tuple[Any, ...]] = []
     bad = 0
     offset = start
     for block, end in tail.iter_blocks(path, start):
@@ -120,7 +125,9 @@ def _parse_file(job: Job, fast: bool = False) -> tuple[str, list[tuple[Any, ...]
         got, bad_here = parse(block, project)
         records.extend(got)
         bad += bad_here
-    return path, _collapse(records), offset, bad
+        if b'"cost-state"' in block or b'"requestSessionId"' in block:
+            account.extend(scan_block(block, end - len(block), path))
+    return path, _collapse(records), offset, bad, account
 
 
 def _collapse(records: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -147,6 +154,6 @@ def _collapse(records: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return list(best.values())
 
 
-def _rank(rec: tuple[Any, ...]) -> tuple[int, int, int, int]:
-    """UPSERT's _BETTER as a sort key: output, then 4-field total, then not a sidechain, then 1-hour writes."""
-    return (rec[6], rec[5] + rec[6] + rec[7] + rec[8], -rec[11], -1 if rec[10] is None else rec[10])
+def _rank(rec: tuple[Any, ...]) -> tuple[int, int, int, int, int]:
+    """UPSERT's _BETTER as a sort key: not a sidechain, output, 4-field total, 1-hour writes, web searches."""
+    return (-rec[11], rec[6], rec[5] + rec[6] + rec[7] + rec[8], -1 if rec[10] is None else rec[10], rec[12])

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from governor.policy.pricing import FAST
 from governor.record import Record  # a NamedTuple without exec-compiling one per class
 
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
@@ -30,6 +31,7 @@ class UsageRecord(Record):
     cache_5m: int | None  # the 5-minute / 1-hour split of cache_creation, when the row gives it
     cache_1h: int | None
     sidechain: int
+    web_search: int = 0  # usage.server_tool_use.web_search_requests
 
     @property
     def total(self) -> int:
@@ -115,7 +117,12 @@ def record_from_row(row: Any, project: str) -> UsageRecord | None:
         return None
     counts = [_count(usage, f) for f in TOKEN_FIELDS]
     ts = parse_timestamp(row.get("timestamp"))
-    session = str(row.get("sessionId") or "")
+    # a fork's copy of an earlier response names the session that made the request
+    session = str(row.get("requestSessionId") or row.get("sessionId") or "")
+    tools = usage.get("server_tool_use")
+    searches = _count(tools, "web_search_requests") if isinstance(tools, dict) else 0
+    if usage.get("speed") == "fast":
+        model = f"{model}{FAST}"
     split = usage.get("cache_creation")
     c5m = c1h = None
     if isinstance(split, dict):
@@ -143,6 +150,7 @@ def record_from_row(row: Any, project: str) -> UsageRecord | None:
         c5m,
         c1h,
         1 if row.get("isSidechain") else 0,
+        searches,
     )
 
 

@@ -29,12 +29,18 @@ class _Split(msgspec.Struct, gc=False):
     ephemeral_1h_input_tokens: Count = 0
 
 
+class _Tools(msgspec.Struct, gc=False):
+    web_search_requests: Count = 0
+
+
 class _Usage(msgspec.Struct, gc=False):
     input_tokens: Count = 0
     output_tokens: Count = 0
     cache_creation_input_tokens: Count = 0
     cache_read_input_tokens: Count = 0
     cache_creation: _Split | None = None
+    server_tool_use: _Tools | None = None
+    speed: str | None = None
 
 
 class _Message(msgspec.Struct, gc=False):
@@ -49,6 +55,7 @@ class _Row(msgspec.Struct, gc=False):
     message: _Message | None = None
     requestId: str | None = None  # noqa: N815 (Claude Code's field names)
     sessionId: str | None = None  # noqa: N815
+    requestSessionId: str | None = None  # noqa: N815
     isSidechain: bool = False  # noqa: N815
     isApiErrorMessage: bool = False  # noqa: N815
 
@@ -78,6 +85,8 @@ def parse_block(block: bytes, project: str) -> tuple[list[tuple[Any, ...]], int]
             else:
                 raise ValueError("no message id or request id: the json path hashes a key")
             ts = parse_timestamp(row.timestamp)
+            if usage.speed is not None and usage.speed != "standard":
+                raise ValueError("fast mode (or a speed this path does not know): the json path decides")
         except ValueError:  # msgspec.DecodeError too: not the plain shape, or not JSON: the json path decides
             bad += parse_lines((line,), project, records)
             continue
@@ -86,7 +95,7 @@ def parse_block(block: bytes, project: str) -> tuple[list[tuple[Any, ...]], int]
             (
                 key,
                 ts,
-                row.sessionId or "",
+                row.requestSessionId or row.sessionId or "",
                 project,
                 model,
                 usage.input_tokens,
@@ -96,6 +105,7 @@ def parse_block(block: bytes, project: str) -> tuple[list[tuple[Any, ...]], int]
                 None if split is None else split.ephemeral_5m_input_tokens,
                 None if split is None else split.ephemeral_1h_input_tokens,
                 1 if row.isSidechain else 0,
+                0 if usage.server_tool_use is None else usage.server_tool_use.web_search_requests,
             )
         )
     return records, bad

@@ -12,7 +12,7 @@ from governor.policy.pricing import Tokens
 
 _SUMS = (
     "SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read),"
-    " SUM(COALESCE(cache_5m, 0)), SUM(COALESCE(cache_1h, 0)), COUNT(*)"
+    " SUM(COALESCE(cache_5m, 0)), SUM(COALESCE(cache_1h, 0)), COUNT(*), SUM(web_search)"
 )
 _LONG = db.LONG_CONTEXT
 
@@ -114,7 +114,8 @@ def buckets(
         params.append(last)
     sums = "SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read), SUM(cache_5m), SUM(cache_1h)"
     rows = conn.execute(
-        f"SELECT {column} * {step} / {REPORT_SECONDS} AS b, model, long_context, {sums}, SUM(responses)"
+        f"SELECT {column} * {step} / {REPORT_SECONDS} AS b, model, long_context, {sums}, SUM(responses),"
+        " SUM(web_search)"
         f" FROM {table} WHERE {' AND '.join(clauses)} GROUP BY b, model, long_context",
         params,
     )
@@ -122,15 +123,25 @@ def buckets(
 
 
 def _raw_buckets(
-    conn: sqlite3.Connection, start: float | None, end: float | None
+    conn: sqlite3.Connection, start: float | None, end: float | None, source: str | None = None
 ) -> list[tuple[float, str, bool, Tokens]]:
     where, params = _range(start, end)
+    if source is not None:  # few rows: the client-account records (see account.py)
+        where += (" AND " if where else " WHERE ") + "source = ?"
+        params.append(source)  # type: ignore[arg-type]
     rows = conn.execute(
         f"SELECT CAST(ts / {REPORT_SECONDS} AS INTEGER) AS b, model, {_LONG} AS lc, {_SUMS} FROM usage{where}"
         " GROUP BY b, model, lc",
         params,
     )
     return [(r[0] * REPORT_SECONDS, r[1], bool(r[2]), _tokens(r[3:])) for r in rows]
+
+
+def source_buckets(
+    conn: sqlite3.Connection, source: str, start: float | None, end: float | None
+) -> list[tuple[float, str, bool, Tokens]]:
+    """buckets(), of the records of one source only."""
+    return _raw_buckets(conn, start, end, source)
 
 
 def session_totals(conn: sqlite3.Connection, start: float | None, end: float | None) -> list[dict[str, Any]]:

@@ -16,10 +16,11 @@ _REGEX_CACHE: dict[str, Any] = {}  # pattern -> compiled regex (re is imported o
 class Tokens:
     """Summed token counts of one group of responses (a plain class: `dataclasses` costs the hook ~10 ms)."""
 
-    __slots__ = ("input", "output", "cache_creation", "cache_read", "cache_5m", "cache_1h", "responses")
+    __slots__ = ("input", "output", "cache_creation", "cache_read", "cache_5m", "cache_1h", "responses",
+                 "web_search")
 
     def __init__(self, input: int = 0, output: int = 0, cache_creation: int = 0, cache_read: int = 0,
-                 cache_5m: int = 0, cache_1h: int = 0, responses: int = 0) -> None:
+                 cache_5m: int = 0, cache_1h: int = 0, responses: int = 0, web_search: int = 0) -> None:
         self.input = input
         self.output = output
         self.cache_creation = cache_creation
@@ -27,6 +28,7 @@ class Tokens:
         self.cache_5m = cache_5m  # of cache_creation, the part known to be 5-minute writes
         self.cache_1h = cache_1h  # ... and 1-hour writes; the rest has no split and is priced as 5-minute
         self.responses = responses
+        self.web_search = web_search  # server-side web search requests, billed per request
 
     def _values(self) -> tuple[int, ...]:
         return tuple(getattr(self, f) for f in self.__slots__)
@@ -38,7 +40,7 @@ class Tokens:
         return "Tokens(" + ", ".join(f"{f}={getattr(self, f)}" for f in self.__slots__) + ")"
 
     def add(self, other: Tokens) -> None:
-        for field in ("input", "output", "cache_creation", "cache_read", "cache_5m", "cache_1h", "responses"):
+        for field in self.__slots__:
             setattr(self, field, getattr(self, field) + getattr(other, field))
 
     @property
@@ -55,9 +57,32 @@ def _pattern(text: str) -> Any:
     return compiled
 
 
+FAST = "+fast"  # suffix the meter gives the model of a fast-mode response (usage.speed == "fast")
+
+
+def base_model(model: str) -> tuple[str, bool]:
+    """(the model id without the fast-mode suffix, fast?)."""
+    if model.endswith(FAST):
+        return model[: -len(FAST)], True
+    return model, False
+
+
+def fast_factor(model: str, config: Config) -> float:
+    """The fast-mode price multiplier of a '+fast' model (its price row's `fast`), else 1."""
+    base, fast = base_model(model)
+    if not fast:
+        return 1.0
+    return float(price_for(base, config)[0].get("fast", 1.0))
+
+
 def multiplier(model: str, config: Config) -> tuple[float, bool]:
     """(model multiplier, known?). Family names match anywhere in the id: 'sonnet' in
-    'claude-sonnet-4-5-20250929'. Longer family names win, so 'opus-4' could override 'opus'."""
+    'claude-sonnet-4-5-20250929'. Longer family names win, so 'opus-4' could override 'opus'.
+    A fast-mode model's multiplier is its family's times the price row's fast-mode multiplier."""
+    model, fast = base_model(model)
+    if fast:
+        value, known = multiplier(model, config)
+        return value * fast_factor(model + FAST, config), known
     lowered = model.lower()
     families = sorted(config["model_multipliers"].items(), key=lambda kv: len(kv[0]), reverse=True)
     for family, value in families:
@@ -78,7 +103,9 @@ def weighted_units(tokens: Tokens, model: str, config: Config) -> float:
 
 
 def price_for(model: str, config: Config) -> tuple[dict[str, Any], bool]:
-    """(USD-per-MTok price row, known?) — the first `prices` entry whose regex matches the model id."""
+    """(USD-per-MTok price row, known?) — the first `prices` entry whose regex matches the model id
+    (a fast-mode model: its base model's row)."""
+    model = base_model(model)[0]
     for price in config["prices"]:
         if _pattern(price["match"]).search(model):
             return price, True
@@ -91,10 +118,10 @@ LONG_CONTEXT_TOKENS = (
 
 
 def cost_usd(tokens: Tokens, model: str, config: Config, long_context: bool = False) -> float:
-    """Notional USD of `tokens`; `long_context` when they are requests whose prompt exceeded 200k tokens."""
-    price, _known = price_for(model, config)
-    if long_context and price.get("long_context"):
-        price = price["long_context"]
+    """Notional USD of `tokens`; `long_context` when they are requests whose prompt exceeded 200k tokens.
+    Fast mode multiplies the token rates; web searches are billed per request on top."""
+    row, _known = price_for(model, config)
+    price = row["long_context"] if long_context and row.get("long_context") else row
     unsplit = max(0, tokens.cache_creation - tokens.cache_5m - tokens.cache_1h)
     total = (
         tokens.input * price["input"]
@@ -103,4 +130,8 @@ def cost_usd(tokens: Tokens, model: str, config: Config, long_context: bool = Fa
         + (tokens.cache_5m + unsplit) * price["cache_write_5m"]
         + tokens.cache_1h * price["cache_write_1h"]
     )
-    return float(total / 1_000_000)
+    searches = tokens.web_search * float(row.get("web_search_per_1k", WEB_SEARCH_PER_1K)) / 1000
+    return float(total / 1_000_000 * fast_factor(model, config) + searches)
+
+
+WEB_SEARCH_PER_1K = 10.0  # USD per 1,000 web search requests (Anthropic's list price)

@@ -17,6 +17,7 @@ def fields(tokens: Tokens, weighted: float, cost: float) -> dict[str, Any]:
         "output_tokens": tokens.output,
         "cache_creation_input_tokens": tokens.cache_creation,
         "cache_read_input_tokens": tokens.cache_read,
+        "web_search_requests": tokens.web_search,
         "weighted_units": round(weighted, 3),
         "cost_usd": round(cost, 6),
     }
@@ -28,13 +29,22 @@ def build(
     per_day: dict[Any, dict[str, Tokens]] = defaultdict(lambda: defaultdict(Tokens))
     cost_of: dict[Any, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     from governor.meter import usage
+    from governor.meter.account import SOURCE
 
     for bucket_ts, model, long_context, tokens in usage.buckets(conn, start, end):
         day = timeutil.local_date(bucket_ts, tz)
         per_day[day][model].add(tokens)
         cost_of[day][model] += pricing.cost_usd(tokens, model, config, long_context)
+    # Of those, what Claude Code's own account counted beyond the transcript rows (compaction, tool requests)
+    client: dict[Any, list[Any]] = defaultdict(lambda: [Tokens(), 0.0, 0.0])
+    for bucket_ts, model, long_context, tokens in usage.source_buckets(conn, SOURCE, start, end):
+        for key in (timeutil.local_date(bucket_ts, tz), "total"):
+            client[key][0].add(tokens)
+            client[key][1] += pricing.weighted_units(tokens, model, config)
+            client[key][2] += pricing.cost_usd(tokens, model, config, long_context)
     days, grand = [], {"tokens": Tokens(), "weighted": 0.0, "cost": 0.0}
     unknown: set[str] = set()
+    fast_unpriced: set[str] = set()
     for day in sorted(per_day):
         day_tokens, day_w, day_c, models = Tokens(), 0.0, 0.0, {}
         for model, tokens in sorted(per_day[day].items()):
@@ -42,26 +52,39 @@ def build(
             c = cost_of[day][model]
             if not pricing.multiplier(model, config)[1] or not pricing.price_for(model, config)[1]:
                 unknown.add(model)
+            if pricing.base_model(model)[1] and pricing.fast_factor(model, config) == 1.0:
+                fast_unpriced.add(model)
             models[model] = fields(tokens, w, c)
             day_tokens.add(tokens)
             day_w, day_c = day_w + w, day_c + c
-        days.append({"date": day.isoformat(), **fields(day_tokens, day_w, day_c), "models": models})
+        days.append({"date": day.isoformat(), **fields(day_tokens, day_w, day_c), "models": models,
+                     "client_account": fields(*client[day])})
         grand["tokens"].add(day_tokens)  # type: ignore[attr-defined]
         grand["weighted"] += day_w  # type: ignore[operator]
         grand["cost"] += day_c  # type: ignore[operator]
     totals = fields(grand["tokens"], grand["weighted"], grand["cost"])  # type: ignore[arg-type]
-    return {"days": days, "totals": totals, "unknown_models": sorted(unknown)}
+    totals["client_account"] = fields(*client["total"])
+    return {"days": days, "totals": totals, "unknown_models": sorted(unknown),
+            "applied_to_unknown": applied_to_unknown(config), "fast_mode_unpriced": sorted(fast_unpriced)}
+
+
+def applied_to_unknown(config: dict[str, Any]) -> str:
+    """What a model no price row or family matches is charged: the fallback row and default multiplier."""
+    price = config["fallback_price"]
+    return (f"{price.get('label') or 'fallback price'}: ${price['input']:g} in / ${price['output']:g} out per MTok,"
+            f" weighted x{float(config['default_multiplier']):g}")
 
 
 def _cells(label: str, d: dict[str, Any]) -> list[str]:
+    client = d["client_account"]["weighted_units"]
     return [label] + [fmt.fmt_tokens(d[k]) for k in (
         "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "weighted_units"
-    )] + [fmt.fmt_usd(d["cost_usd"])]
+    )] + [fmt.fmt_tokens(client) if client else "-", str(d["web_search_requests"]), fmt.fmt_usd(d["cost_usd"])]
 
 
 def render(data: dict[str, Any]) -> str:
     color = fmt.use_color()
-    headers = ["date", "input", "output", "cache write", "cache read", "weighted", "USD"]
+    headers = ["date", "input", "output", "cache write", "cache read", "weighted", "of it no-row", "searches", "USD"]
     rows = [_cells(d["date"], d) for d in data["days"]]
     rows.append(_cells(fmt.paint("total", "bold", color), data["totals"]))
     out = tables.table(headers, rows)
@@ -69,8 +92,14 @@ def render(data: dict[str, Any]) -> str:
         out = "No usage in that range.\n" + out
     if data["unknown_models"]:
         out += (
-            "\n" + fmt.paint("note:", "yellow", color) + " unknown models priced at the fallback rate and "
-            "weighted with default_multiplier: " + ", ".join(data["unknown_models"])
+            "\n" + fmt.paint("note:", "yellow", color) + " unknown models priced as "
+            + data["applied_to_unknown"] + ": " + ", ".join(data["unknown_models"])
         )
+    if data["fast_mode_unpriced"]:
+        out += ("\n" + fmt.paint("note:", "yellow", color) + " fast mode without a fast-mode multiplier in its price"
+                " row (priced at standard rates): " + ", ".join(data["fast_mode_unpriced"]))
+    if data["totals"]["client_account"]["weighted_units"]:
+        out += ("\n'of it no-row': compaction and tool requests Claude Code's own account (cost-state) counts"
+                " and no transcript row shows; included in the totals.")
     out += "\nUSD is notional (API list prices); on a subscription what counts is the cap fraction (governor status)."
     return out

@@ -25,9 +25,13 @@ class Usage:
     cache_creation_5m: int = 0
     cache_creation_1h: int = 2000
     service_tier: str = "standard"
+    web_search_requests: int = 0  # usage.server_tool_use (a WebSearch tool request's reply)
 
     def as_dict(self, output_tokens: int | None = None) -> dict[str, Any]:
+        searches = self.web_search_requests
+        tools = {"server_tool_use": {"web_search_requests": searches}} if searches else {}
         return {
+            **tools,
             "input_tokens": self.input_tokens,
             "cache_creation_input_tokens": self.cache_creation_5m + self.cache_creation_1h,
             "cache_read_input_tokens": self.cache_read_input_tokens,

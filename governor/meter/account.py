@@ -1,0 +1,137 @@
+"""Claude Code's own account of a session (`cost-state` lines) -> the requests no row shows.
+
+Claude Code 2.1.x writes one `cost-state` line when a process ends: the session lineage's cumulative
+tokens per model (carried over by --resume / --continue, inherited by a fork), including requests that
+leave no assistant row (compaction, the WebSearch tool's own request, a prompt aborted before its first
+block). Per session, what a checkpoint counts beyond the session's de-duplicated rows up to it (and
+beyond what a fork inherited) becomes `client-account` records, timed at the checkpoint, recomputed
+from the tables whenever the session's rows or checkpoints change: so re-reads, restarts, truncation
+and rows that appear later keep it exact. docs/claude-code-transcripts.md has the observations.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from governor.meter.transcript import Malformed, parse_timestamp
+
+SOURCE = "client-account"
+# cost-state's per-model fields -> the ledger's columns
+FIELDS = (
+    ("inputTokens", "input"),
+    ("outputTokens", "output"),
+    ("cacheCreationInputTokens", "cache_creation"),
+    ("cacheReadInputTokens", "cache_read"),
+    ("cacheCreationEphemeral5mInputTokens", "cache_5m"),
+    ("cacheCreationEphemeral1hInputTokens", "cache_1h"),
+    ("webSearchRequests", "web_search"),
+)
+COLUMNS = tuple(column for _field, column in FIELDS)
+BACK_BYTES = 64 * 1024  # how far back a cost-state line at a block's start looks for the time before it
+
+Item = tuple[Any, ...]  # ("cost", offset, session, ts, {model: counts}) | ("fork", session, parent, ts)
+
+
+def scan_block(block: bytes, base: int, path: str) -> list[Item]:
+    """The cost-state lines and fork copies in a block of complete lines starting at file offset `base`."""
+    items: list[Item] = []
+    if b'"cost-state"' in block:
+        pos = block.find(b'"type":"cost-state"')
+        while pos >= 0:
+            start = block.rfind(b"\n", 0, pos) + 1
+            end = block.find(b"\n", pos)
+            end = len(block) if end < 0 else end
+            item = _cost_state(block[start:end], base + start, _time_before(block, start, base, path))
+            if item is not None:
+                items.append(item)
+            pos = block.find(b'"type":"cost-state"', end)
+    if b'"requestSessionId"' in block:
+        items.extend(_forks(block))
+    return items
+
+
+def _count(value: Any) -> int:
+    if type(value) is int and 0 <= value < 1 << 62:
+        return value
+    raise Malformed("bad cost-state count")
+
+
+def _cost_state(line: bytes, offset: int, ts: float | None) -> Item | None:
+    try:
+        row = json.loads(line)
+        session, models = row["sessionId"], row["modelUsage"]
+        if ts is None:  # nothing timed before it in the file: the process's start
+            ts = float(row["startTime"]) / 1000
+        counts = {str(model): tuple(_count(usage.get(field, 0)) for field, _c in FIELDS)
+                  for model, usage in models.items()}
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None  # not the shape Claude Code writes: no account rather than a wrong one
+    if not isinstance(session, str) or not session:
+        return None
+    return ("cost", offset, session, ts, counts)
+
+
+def _time_before(block: bytes, start: int, base: int, path: str) -> float | None:
+    """The timestamp of the last timed line before a cost-state line (the process's last row)."""
+    found = _last_timestamp(block[max(0, start - BACK_BYTES) : start])
+    if found is None and base > 0:  # the line opens this read: look at the bytes before it
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(max(0, base - BACK_BYTES))
+                found = _last_timestamp(fh.read(min(base, BACK_BYTES)))
+        except OSError:
+            return None
+    return found
+
+
+def _last_timestamp(data: bytes) -> float | None:
+    pos = data.rfind(b'"timestamp":"')
+    while pos >= 0:
+        try:
+            return parse_timestamp(data[pos + 13 : pos + 37].decode("ascii"))
+        except (Malformed, UnicodeDecodeError):
+            pos = data.rfind(b'"timestamp":"', 0, pos)
+    return None
+
+
+def _forks(block: bytes) -> list[Item]:
+    """A fork's copies of earlier responses: (fork session, the session whose copy it is, latest copy time)."""
+    latest: dict[str, tuple[float, str]] = {}
+    for line in block.split(b"\n"):
+        if b'"requestSessionId"' not in line:
+            continue
+        try:
+            row = json.loads(line)
+            session, parent = row.get("sessionId"), row.get("requestSessionId")
+            ts = parse_timestamp(row.get("timestamp"))
+        except (ValueError, AttributeError, RecursionError):
+            continue
+        if isinstance(session, str) and isinstance(parent, str) and session and parent and parent != session:
+            if session not in latest or ts >= latest[session][0]:
+                latest[session] = (ts, parent)
+    return [("fork", session, parent, ts) for session, (ts, parent) in latest.items()]
+
+
+def store(conn: sqlite3.Connection, path: str, project: str, start: int, items: list[Item]) -> set[str]:
+    """Inside the ingest's transaction: keep a file's checkpoints and forks; returns their sessions."""
+    if start == 0:  # read from the start (first read, replaced or truncated): its old lines are gone
+        conn.execute("DELETE FROM cost_state WHERE path=?", (path,))
+    sessions: set[str] = set()
+    for item in items:
+        if item[0] == "cost":
+            _kind, offset, session, ts, counts = item
+            conn.executemany(
+                "INSERT OR REPLACE INTO cost_state VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(path, offset, session, ts, project, model, *c) for model, c in counts.items()],
+            )
+        else:
+            _kind, session, parent, ts = item
+            conn.execute(
+                "INSERT INTO lineage VALUES(?,?,?) ON CONFLICT(session_id) DO UPDATE SET"
+                " parent=excluded.parent, forked_at=excluded.forked_at WHERE excluded.forked_at >= forked_at",
+                (session, parent, ts),
+            )
+        sessions.add(session)
+    return sessions
