@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from governor.meter import tail
-from governor.meter.account import scan_block
+from governor.meter.account import forks_in, scan_block
 from governor.meter.transcript import parse_block
 
 # (path, records, offset after the last complete line, bad lines, cost-state and fork items)
@@ -125,9 +125,10 @@ def _parse_file(job: Job, fast: bool = False) -> Parsed:
         got, bad_here = parse(block, project)
         records.extend(got)
         bad += bad_here
-        if b'"cost-state"' in block or b'"requestSessionId"' in block:
+        if b'"cost-state"' in block:
             account.extend(scan_block(block, end - len(block), path))
-    return path, _collapse(records), offset, bad, account
+    merged = _collapse(records)
+    return path, merged, offset, bad, account + forks_in(path, merged)
 
 
 def _collapse(records: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
