@@ -358,3 +358,22 @@ def test_eight_concurrent_ingest_processes_count_every_response_exactly_once() -
     assert sums(conn) == tuple(a + b for a, b in zip(legacy, records, strict=True))
     assert limit(conn, "codex", "five_hour")[0] == float((n - 1) % 100)
     assert conn.execute("SELECT COUNT(*) FROM codex_usage").fetchone()[0] == 2 * n
+
+
+def test_a_reading_whose_reset_is_years_away_is_not_current() -> None:
+    from governor.meter import codex_limits
+
+    conn = db.connect()
+    observed = 1795455557.0
+    conn.executemany(
+        "INSERT INTO codex_limits(limit_id, window, used_pct, window_minutes, resets_at, observed_at)"
+        " VALUES('codex', ?, ?, ?, ?, ?)",
+        [("weekly", 40.0, 10080, observed + 3 * 365 * 86400, observed),  # three years: not meant as current
+         ("five_hour", 20.0, 300, observed + 2 * 3600, observed)],
+    )
+    now = observed + 60
+    assert codex_limits.weekly_used(conn, now) is None
+    weekly = codex_limits.account_window(conn, "weekly", now)
+    assert weekly is not None and weekly["stale"] and weekly["last_used_pct"] == 40.0
+    five = codex_limits.account_window(conn, "five_hour", now)
+    assert five is not None and five["used_pct"] == 20.0 and not five["stale"]

@@ -145,3 +145,35 @@ def test_bad_arguments_are_one_clear_line() -> None:
         assert out.returncode == 2, args
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("governor: "), out.stderr
+
+
+def test_daily_shows_web_searches_and_the_client_account_records() -> None:
+    """A resumed session whose /compact and WebSearch requests left no row: Claude Code's cost-state counts
+    them; `governor daily` includes them, shows them apart and counts the web search (human and --json)."""
+    session = "aaaaaaaa-0000-4000-8000-000000000001"
+    row = assistant_row("m1", "r1", session_id=session, timestamp="2026-11-21T10:00:00.000Z",
+                        model="claude-opus-5-5", input_tokens=1000, output_tokens=100, cache_creation=0,
+                        cache_read=0)
+    account = {"type": "cost-state", "sessionId": session, "startTime": 1795255200000, "modelUsage": {
+        "claude-opus-5-5": {"inputTokens": 6000, "outputTokens": 800, "cacheReadInputTokens": 0,
+                            "cacheCreationInputTokens": 0, "webSearchRequests": 1}}}
+    (projects_root() / "-home-dev-a").mkdir()
+    (projects_root() / "-home-dev-a" / f"{session}.jsonl").write_text(jsonl([row, account]))
+    data = json.loads(run_cli("daily", "--json", "--tz", "UTC").stdout)
+    day = data["days"][0]
+    assert (day["input_tokens"], day["output_tokens"], day["web_search_requests"]) == (6000, 800, 1)
+    client = day["client_account"]
+    assert (client["input_tokens"], client["output_tokens"], client["web_search_requests"]) == (5000, 700, 1)
+    # Opus 5.5 at $4 / $20 per MTok, and $10 per 1,000 web searches
+    assert client["cost_usd"] == round(5000 * 4 / 1e6 + 700 * 20 / 1e6 + 0.01, 6)
+    assert data["totals"]["client_account"] == client
+    out = run_cli("daily", "--tz", "UTC", env={"NO_COLOR": "1"}).stdout
+    assert out.splitlines() == [
+        "date        input  output  cache write  cache read  weighted  of it no-row  searches    USD",
+        "----------  -----  ------  -----------  ----------  --------  ------------  --------  -----",
+        "2026-11-21     6k     800            0           0       10k          8.5k         1  $0.05",
+        "total          6k     800            0           0       10k          8.5k         1  $0.05",
+        "'of it no-row': compaction and tool requests Claude Code's own account (cost-state) counts and no"
+        " transcript row shows; included in the totals.",
+        "USD is notional (API list prices); on a subscription what counts is the cap fraction (governor status).",
+    ]

@@ -109,10 +109,12 @@ def forks_in(path: str, records: list[tuple[Any, ...]]) -> list[Item]:
 
 
 def store(conn: sqlite3.Connection, path: str, project: str, start: int, items: list[Item]) -> set[str]:
-    """Inside the ingest's transaction: keep a file's checkpoints and forks; returns their sessions."""
-    if start == 0:  # read from the start (first read, replaced or truncated): its old lines are gone
-        conn.execute("DELETE FROM cost_state WHERE path=?", (path,))
+    """Inside the ingest's transaction: keep a file's checkpoints and forks; returns their sessions (and
+    those whose checkpoints in this file are gone)."""
     sessions: set[str] = set()
+    if start == 0:  # read from the start (first read, replaced or truncated): its old lines are gone
+        sessions.update(r[0] for r in conn.execute("SELECT DISTINCT session_id FROM cost_state WHERE path=?", (path,)))
+        conn.execute("DELETE FROM cost_state WHERE path=?", (path,))
     for item in items:
         if item[0] == "cost":
             _kind, offset, session, ts, counts = item

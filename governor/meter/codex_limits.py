@@ -14,13 +14,21 @@ _COLUMNS = "used_pct, window_minutes, resets_at, observed_at"
 
 def reading(row: tuple[Any, ...], now: float) -> dict[str, Any]:
     """One window's last reading (used_pct, window_minutes, resets_at, observed_at) as of `now`: a reading
-    whose resets_at has passed belongs to a window that has since reset, so its used_pct is unknown."""
+    whose resets_at has passed belongs to a window that has since reset, so its used_pct is unknown; one
+    whose resets_at is implausibly far (see _implausible) is not current either."""
     used, minutes, resets_at, observed_at = row
-    stale = resets_at is not None and resets_at <= now
+    stale = resets_at is not None and (resets_at <= now or _implausible(resets_at, observed_at, minutes))
     return {"used_pct": None if stale else used, "last_used_pct": used, "stale": stale,
             "window_minutes": minutes, "resets_at": resets_at,
             "resets_in_s": None if stale or resets_at is None else resets_at - now,
             "observed_at": observed_at, "age_s": now - observed_at}
+
+
+def _implausible(resets_at: float, observed_at: float, minutes: int | None) -> bool:
+    """A reset further from its reading than twice its window (a month when the window is not given), e.g.
+    years away: a reading Codex did not mean as current (a bad clock, a placeholder)."""
+    window_s = (minutes or 0) * 60 or 31 * 86400
+    return resets_at - observed_at > 2 * window_s
 
 
 def account_window(conn: sqlite3.Connection, window: str, now: float) -> dict[str, Any] | None:

@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 
 from governor.meter import db, tail
-from governor.meter.account import store as store_account
-from governor.meter.account_reconcile import reconcile
 from governor.meter.parse_pool import Job, _close, _parse_all
 from governor.meter.transcript_files import discover
 
@@ -106,6 +104,7 @@ def ingest(
     stat_of: dict[str, os.stat_result] = {}
     start_of: dict[str, tuple[int, str]] = {}
     touched: set[str] = set()  # sessions whose rows or cost-state checkpoints changed in this transaction
+    account_changed = False  # cost-state lines or forks read, or checkpoints dropped, in this transaction
     for path, project, st in found:
         if tail.too_old(st, cursor := cursors.get(path), since):
             stats.skipped_old += 1
@@ -153,7 +152,12 @@ def ingest(
             if not (current and (current.dev, current.ino) == (st.st_dev, st.st_ino) and current.offset > offset):
                 conn.executemany(UPSERT, records)
                 touched.update(r[2] for r in records)
-                touched |= store_account(conn, path, start_of[path][1], start_of[path][0], account)
+                if account or start_of[path][0] == 0:  # cost-state lines or forks, or a file read anew
+                    from governor.meter.account import store as store_account
+
+                    stored = store_account(conn, path, start_of[path][1], start_of[path][0], account)
+                    account_changed = account_changed or bool(stored)
+                    touched |= stored
                 cursor = tail.Cursor(st.st_dev, st.st_ino, offset, st.st_size, st.st_mtime_ns)
                 tail.save_cursor(conn, path, KIND, cursor, bad, now)
                 stats.records += len(records)
@@ -162,8 +166,8 @@ def ingest(
             done_bytes += st.st_size
             pending_bytes += st.st_size
             if pending_bytes >= batch_limit:
-                reconcile(conn, touched)
-                touched = set()
+                _reconcile(conn, touched, account_changed)
+                touched, account_changed = set(), False
                 tx.__exit__(None, None, None)
                 tx, pending_bytes = None, 0
             if progress:
@@ -181,7 +185,7 @@ def ingest(
         try:
             if saved is not None:
                 db.restore_usage_derivatives(conn, saved)
-            reconcile(conn, touched)  # after the restore: it queries by session, which wants the indexes
+            _reconcile(conn, touched, account_changed)  # after the restore: its queries want the indexes
         except BaseException as exc:
             tx.__exit__(type(exc), exc, None)
             raise
@@ -189,3 +193,12 @@ def ingest(
     return stats
 
 
+
+
+def _reconcile(conn: sqlite3.Connection, sessions: set[str], account_changed: bool) -> None:
+    """The client-account records of the sessions whose rows or cost-state changed (account_reconcile);
+    nothing to import or ask when the ledger holds no cost-state line and none was just dropped."""
+    if sessions and (account_changed or conn.execute("SELECT 1 FROM cost_state LIMIT 1").fetchone() is not None):
+        from governor.meter.account_reconcile import reconcile
+
+        reconcile(conn, sessions)
