@@ -175,3 +175,52 @@ def test_ccusage_btw_a_sidechain_replay_never_beats_its_parent(tmp_path: Path) -
     ingest(conn)
     got = dict(conn.execute("SELECT key, cache_read FROM usage").fetchall())
     assert got == {"m:msg-parent": 20, "m:msg-sidechain-answer": 700, "m:msg-parent2": 20}
+
+
+# ccusage's agent_progress cases (rust/crates/ccusage/src/main.rs at 5816e640,
+# keeps_nested_agent_progress_in_daily_model_order, uses_direct_subagent_cost_for_duplicate_daily_agent_progress):
+# its fixture lines as data.
+CCUSAGE_MAIN = [
+    '{"timestamp":"2026-03-10T06:00:00.000Z","version":"1.2.3","sessionId":"session-a","message":{"id":"msg_fast",'
+    '"model":"claude-opus-4-6","role":"assistant","usage":{"input_tokens":10,"output_tokens":1,'
+    '"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"speed":"fast"}},"requestId":"req_fast",'
+    '"costUSD":0.03}',
+    '{"sessionId":"session-a","version":"1.2.3","type":"progress","data":{"message":{"type":"assistant",'
+    '"timestamp":"2026-03-10T06:00:01.000Z","message":{"model":"claude-haiku-4-5-20251001","id":"msg_haiku",'
+    '"type":"message","role":"assistant","content":[],"usage":{"input_tokens":20,"output_tokens":2,'
+    '"cache_creation_input_tokens":0,"cache_read_input_tokens":0}},"requestId":"req_haiku","uuid":"nested"}},'
+    '"timestamp":"2026-03-10T06:00:01.001Z"}',
+    '{"timestamp":"2026-03-10T06:00:02.000Z","version":"1.2.3","sessionId":"session-a","message":{"id":"msg_opus",'
+    '"model":"claude-opus-4-6","role":"assistant","usage":{"input_tokens":30,"output_tokens":3,'
+    '"cache_creation_input_tokens":0,"cache_read_input_tokens":0}},"requestId":"req_opus","costUSD":0.09}',
+]
+CCUSAGE_AGENT = (
+    '{"timestamp":"2026-03-10T06:00:01.000Z","version":"1.2.3","sessionId":"session-a","message":{"id":"msg_haiku",'
+    '"model":"claude-haiku-4-5-20251001","role":"assistant","usage":{"input_tokens":20,"output_tokens":2,'
+    '"cache_creation_input_tokens":0,"cache_read_input_tokens":0}},"requestId":"req_haiku","costUSD":0.06}'
+)
+
+
+def _ccusage_rows(conn: Any) -> dict[str, tuple[str, str, int, int]]:
+    rows = conn.execute("SELECT key, session_id, model, input, output FROM usage ORDER BY ts")
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def test_ccusage_agent_progress_counts_once_with_or_without_the_subagent_file(tmp_path: Path) -> None:
+    conn = ledger_of(tmp_path)
+    session = projects_root() / "project-a" / "session-a.jsonl"
+    session.parent.mkdir(parents=True)
+    session.write_text("\n".join(CCUSAGE_MAIN) + "\n")
+    ingest(conn)  # no subagents/ file: the progress row's usage counts
+    expected = {"m:msg_fast": ("session-a", "claude-opus-4-6+fast", 10, 1),
+                "m:msg_haiku": ("session-a", "claude-haiku-4-5-20251001", 20, 2),
+                "m:msg_opus": ("session-a", "claude-opus-4-6", 30, 3)}
+    assert _ccusage_rows(conn) == expected
+    write(projects_root() / "project-a" / "session-a" / "subagents" / "agent-a.jsonl", [json.loads(CCUSAGE_AGENT)])
+    ingest(conn)  # the subagent's own row of the same response: still once
+    assert _ccusage_rows(conn) == expected
+    from governor.meter import transcript, transcript_fast
+
+    block = ("\n".join(CCUSAGE_MAIN) + "\n").encode()
+    assert [tuple(r) for r in transcript.parse_block(block, "p")[0]] == [
+        tuple(r) for r in transcript_fast.parse_block(block, "p")[0]]

@@ -104,10 +104,15 @@ def _count(usage: dict[str, Any], field: str) -> int:
 
 def record_from_row(row: Any, project: str) -> UsageRecord | None:
     """The usage record of one parsed row, or None when the row carries no billable usage."""
-    if not isinstance(row, dict) or row.get("type") != "assistant":
+    if not isinstance(row, dict):
         return None
+    if row.get("type") in PROGRESS:
+        return _progress_record(row, project)
     message = row.get("message")
     if not isinstance(message, dict):
+        return None
+    # an assistant row; one without a type but with an assistant message too (older clients, ccusage's fixtures)
+    if row.get("type") != "assistant" and not (row.get("type") is None and message.get("role") == "assistant"):
         return None
     usage = message.get("usage")
     if not isinstance(usage, dict):
@@ -152,6 +157,20 @@ def record_from_row(row: Any, project: str) -> UsageRecord | None:
         1 if row.get("isSidechain") else 0,
         searches,
     )
+
+
+PROGRESS = ("progress", "agent_progress")  # a subagent's response relayed into its parent's transcript
+
+
+def _progress_record(row: dict[str, Any], project: str) -> UsageRecord | None:
+    """The subagent response a progress row relays (its own `message.id`, so the subagents/ file's row of
+    the same response is the same record: counted once, and still counted when that file is missing)."""
+    data = row.get("data")
+    inner = data.get("message") if isinstance(data, dict) else None
+    if not isinstance(inner, dict) or inner.get("type") != "assistant":
+        return None
+    relayed = {**inner, "sessionId": inner.get("sessionId") or row.get("sessionId"), "isSidechain": True}
+    return record_from_row(relayed, project)
 
 
 def usage_lines(block: bytes) -> tuple[list[bytes], int]:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from governor.meter.transcript import parse_lines, parse_timestamp, usage_lines
+from governor.meter.transcript import PROGRESS, parse_lines, parse_timestamp, usage_lines
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
 
@@ -45,6 +45,7 @@ class _Usage(msgspec.Struct, gc=False):
 
 class _Message(msgspec.Struct, gc=False):
     id: str | None = None
+    role: str | None = None
     model: str | None = None
     usage: _Usage | None = None
 
@@ -73,7 +74,11 @@ def parse_block(block: bytes, project: str) -> tuple[list[tuple[Any, ...]], int]
         try:
             row = decode(line)
             message = row.message
-            if row.type != "assistant" or message is None or (usage := message.usage) is None:
+            if message is None or (usage := message.usage) is None or (
+                row.type != "assistant" and not (row.type is None and message.role == "assistant")
+            ):
+                if row.type in PROGRESS:
+                    raise ValueError("a relayed subagent response: the json path reads it")
                 continue
             model = message.model or "unknown"
             if model == "<synthetic>" or row.isApiErrorMessage:
