@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS lineage(     -- a fork and the session it was forked 
     session_id TEXT PRIMARY KEY, parent TEXT NOT NULL, forked_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS lineage_parent ON lineage(parent);
+CREATE INDEX IF NOT EXISTS usage_client_account ON usage(ts) WHERE source = 'client-account';
 """
 
 ROLLUP_SCHEMA = (

@@ -126,9 +126,9 @@ def _raw_buckets(
     conn: sqlite3.Connection, start: float | None, end: float | None, source: str | None = None
 ) -> list[tuple[float, str, bool, Tokens]]:
     where, params = _range(start, end)
-    if source is not None:  # few rows: the client-account records (see account.py)
-        where += (" AND " if where else " WHERE ") + "source = ?"
-        params.append(source)  # type: ignore[arg-type]
+    if source is not None:  # few rows: the client-account records, by their partial index (a literal)
+        assert source.isidentifier() or source == "client-account", source
+        where += (" AND " if where else " WHERE ") + f"source = '{source}'"
     rows = conn.execute(
         f"SELECT CAST(ts / {REPORT_SECONDS} AS INTEGER) AS b, model, {_LONG} AS lc, {_SUMS} FROM usage{where}"
         " GROUP BY b, model, lc",
