@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from governor.meter import tail
-from governor.meter.account import forks_in, scan_block
+from governor.meter.account import cost_state_items, forks_in
 from governor.meter.transcript import parse_block
 
 # (path, records, offset after the last complete line, bad lines, cost-state and fork items)
@@ -113,7 +113,7 @@ def _parse_file(job: Job, fast: bool = False) -> Parsed:
     offset after the last complete line, bad lines). `fast`: parse with transcript_fast (worth its ~25 ms
     import on a scan)."""
     path, project, start = job
-    parse: Callable[[bytes, str], tuple[list[Any], int]] = parse_block
+    parse: Callable[[bytes, str, list[int]], tuple[list[Any], int]] = parse_block
     if fast:
         from governor.meter.transcript_fast import parse_block as parse
     records: list[tuple[Any, ...]] = []
@@ -122,11 +122,12 @@ def _parse_file(job: Job, fast: bool = False) -> Parsed:
     offset = start
     for block, end in tail.iter_blocks(path, start):
         offset = end
-        got, bad_here = parse(block, project)
+        cost_states: list[int] = []
+        got, bad_here = parse(block, project, cost_states)
         records.extend(got)
         bad += bad_here
-        if b'"cost-state"' in block:
-            account.extend(scan_block(block, end - len(block), path))
+        if cost_states:
+            account.extend(cost_state_items(block, cost_states, end - len(block), path))
     merged = _collapse(records)
     return path, merged, offset, bad, account + forks_in(path, merged)
 

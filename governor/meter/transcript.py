@@ -173,9 +173,13 @@ def _progress_record(row: dict[str, Any], project: str) -> UsageRecord | None:
     return record_from_row(relayed, project)
 
 
-def usage_lines(block: bytes) -> tuple[list[bytes], int]:
+COST_STATE = b'{"type":"cost-state"'  # how Claude Code starts its cost-state line (meter/account.py)
+
+
+def usage_lines(block: bytes, cost_states: list[int] | None = None) -> tuple[list[bytes], int]:
     """The lines of a block that may carry usage, and how many lines are junk or torn (counted as
-    malformed); a valid row without usage needs no parsing and is dropped here."""
+    malformed); a valid row without usage needs no parsing and is dropped here. The offsets of cost-state
+    lines go to `cost_states` (found here, per line, rather than by another scan of the block)."""
     lines: list[bytes] = []
     bad = 0
     find, rfind = block.find, block.rfind
@@ -186,6 +190,8 @@ def usage_lines(block: bytes) -> tuple[list[bytes], int]:
             end = size
         if rfind(b'"usage"', start, end) >= 0:  # cheap pre-filter: only assistant rows carry usage
             lines.append(block[start:end])
+        elif cost_states is not None and block.startswith(COST_STATE, start):
+            cost_states.append(start)
         elif not (block[start] == 0x7B and block[end - 1] == 0x7D):  # not plainly `{...}`: look closer
             line = block[start:end].strip()
             if line and (line[:1] != b"{" or line[-1:] != b"}"):
@@ -194,11 +200,11 @@ def usage_lines(block: bytes) -> tuple[list[bytes], int]:
     return lines, bad
 
 
-def parse_block(block: bytes, project: str) -> tuple[list[UsageRecord], int]:
+def parse_block(block: bytes, project: str, cost_states: list[int] | None = None) -> tuple[list[UsageRecord], int]:
     """Records in a block of lines, and how many lines were malformed (transcript_fast.parse_block gives
-    the same records faster, for a scan that repays its import)."""
+    the same records faster, for a scan that repays its import); cost-state line offsets to `cost_states`."""
     records: list[UsageRecord] = []
-    lines, bad = usage_lines(block)
+    lines, bad = usage_lines(block, cost_states)
     bad += parse_lines(lines, project, records)
     return records, bad
 

@@ -64,11 +64,11 @@ class _Row(msgspec.Struct, gc=False):
 _DECODER = msgspec.json.Decoder(_Row)
 
 
-def parse_block(block: bytes, project: str) -> tuple[list[tuple[Any, ...]], int]:
+def parse_block(block: bytes, project: str, cost_states: list[int] | None = None) -> tuple[list[tuple[Any, ...]], int]:
     """transcript.parse_block(block, project), in one loop (a first scan runs it a million times); records
     as plain tuples, but for the rare lines the json path reads."""
     records: list[tuple[Any, ...]] = []
-    lines, bad = usage_lines(block)
+    lines, bad = usage_lines(block, cost_states)
     decode = _DECODER.decode
     for line in lines:
         try:
