@@ -27,13 +27,13 @@ _PREVIEW_CHARS = 40
 
 def _raw_memory_section() -> dict[str, Any]:
     """budget.json's `memory` object as written, for the cheap pre-check only (no validation)."""
-    import json
+    from governor.config import read_raw
+    from governor.errors import ConfigError
 
     try:
-        with open(paths.budget_path(), "rb") as fh:
-            raw = json.loads(fh.read())
+        raw = read_raw(paths.budget_path())
         section = raw.get("memory") if isinstance(raw, dict) else None
-    except (OSError, ValueError):
+    except (ConfigError, FileNotFoundError):
         return {}  # missing or broken: the validated load below reports a broken one
     return section if isinstance(section, dict) else {}
 

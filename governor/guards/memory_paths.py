@@ -192,12 +192,14 @@ def _may_match(real: str, pattern: str) -> bool:
 
 def _budget_globs() -> list[str] | None:
     """`memory.paths` read without json: [] when budget.json has none, None when unsure."""
+    from governor.config import MAX_BYTES
+    from governor.fsutil import read_regular
+
     try:
-        with open(paths.budget_path(), "rb") as fh:
-            text = fh.read().decode("utf-8")
+        text = read_regular(paths.budget_path(), MAX_BYTES).decode("utf-8")
     except FileNotFoundError:
         return []
-    except (OSError, UnicodeDecodeError):
+    except (OSError, ValueError):  # ValueError: too large, not UTF-8
         return None
     found = _values_of(text, "paths")
     if found is None or any(isinstance(v, str) for v in found):
