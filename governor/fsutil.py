@@ -69,12 +69,32 @@ def file_lock(path: str, timeout: float = 10.0) -> Iterator[None]:
     """An inter-process lock on `path` (filelock), kept in the state dir."""
     from filelock import FileLock
 
-    with FileLock(lock_path(path), timeout=timeout):
+    with FileLock(lock_path(path), timeout=timeout, mode=0o600):  # 0600 whatever the umask
         yield
 
 
-def atomic_write_bytes(path: str, data: bytes, mode: int | None = None) -> None:
-    """Write `data` to a temp file beside `path`, fsync, then os.replace; keeps the old mode by default."""
+class Changed(Exception):
+    """The file changed since it was read: a writer that does not take governor's lock (Claude Code
+    writing settings.json or MEMORY.md) got in between; the caller redoes its edit on the new content."""
+
+
+_ANY = object()
+
+
+def current_bytes(path: str, limit: int = 64 * 1024 * 1024) -> bytes | None:
+    """The bytes of `path` now (None when absent); bounded, never a FIFO (NotRegular)."""
+    try:
+        return read_regular(path, limit)
+    except FileNotFoundError:
+        return None
+
+
+def atomic_write_bytes(path: str, data: bytes, mode: int | None = None, expect: object = _ANY) -> None:
+    """Write `data` to a temp file beside `path`, fsync, then os.replace; keeps the old mode by default.
+    With `expect` (the bytes the edit was made on, None for absent), the file is compared again just
+    before os.replace and Changed is raised, nothing written, when it differs (compare-and-swap against
+    writers that do not take the lock; the window left is the microseconds between that read and the
+    rename)."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
     if mode is None:
         try:
@@ -90,6 +110,8 @@ def atomic_write_bytes(path: str, data: bytes, mode: int | None = None) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
+        if expect is not _ANY and current_bytes(path) != expect:
+            raise Changed(path)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
