@@ -89,12 +89,14 @@ def current_bytes(path: str, limit: int = 64 * 1024 * 1024) -> bytes | None:
         return None
 
 
-def atomic_write_bytes(path: str, data: bytes, mode: int | None = None, expect: object = _ANY) -> None:
+def atomic_write_bytes(path: str, data: bytes, mode: int | None = None, expect: object = _ANY,
+                       before_replace: Callable[[], None] | None = None) -> None:
     """Write `data` to a temp file beside `path`, fsync, then os.replace; keeps the old mode by default.
     With `expect` (the bytes the edit was made on, None for absent), the file is compared again just
     before os.replace and Changed is raised, nothing written, when it differs (compare-and-swap against
     writers that do not take the lock; the window left is the microseconds between that read and the
-    rename)."""
+    rename). `before_replace` runs once the new content is safely in the temp file, just before the
+    compare-and-swap; if it raises, nothing is replaced."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
     if mode is None:
         try:
@@ -110,6 +112,10 @@ def atomic_write_bytes(path: str, data: bytes, mode: int | None = None, expect: 
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
+        if before_replace is not None:
+            if expect is not _ANY and current_bytes(path) != expect:
+                raise Changed(path)  # before the side effect, so a redo does not repeat it
+            before_replace()
         if expect is not _ANY and current_bytes(path) != expect:
             raise Changed(path)
         os.replace(tmp, path)
