@@ -56,22 +56,68 @@ def _write_cache(path: str, signature: list[int] | None, config: Config) -> None
         pass  # a read-only state dir only costs the next caller a re-validation
 
 
+MAX_BYTES = 1024 * 1024  # a budget.json is a few KB; more is not one (a link to /dev/zero never ends)
+MAX_DEPTH = 32  # budget.json nests four deep
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 30:
+        raise ValueError(f"a {len(text)}-digit number is out of range")
+    return int(text)
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of a parsed document, stopping past `limit`."""
+    stack, deepest = [(value, 1)], 0
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return depth
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def read_raw(path: str) -> Any:
-    """The JSON document in budget.json (ConfigError if unreadable)."""
+    """The JSON document in budget.json: strict JSON (no NaN/Infinity, no numbers past a float), UTF-8,
+    a regular file of at most MAX_BYTES, nested at most MAX_DEPTH; ConfigError otherwise."""
+    from governor.fsutil import read_regular
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+        text = read_regular(path, MAX_BYTES).decode("utf-8")
+        raw = json.loads(text, parse_constant=_no_constant, parse_float=_finite, parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid JSON: nested deeper than {MAX_DEPTH}") from None
+    except ValueError as exc:  # TooLarge, NaN, Infinity, 1e400, a 5000-digit number
+        raise ConfigError(f"{path}: invalid JSON: {exc}") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if _depth(raw, MAX_DEPTH) > MAX_DEPTH:
+        raise ConfigError(f"{path}: invalid JSON: nested deeper than {MAX_DEPTH}")
+    return raw
 
 
 def validate_file(path: str) -> Config:
     """Validate budget.json with pydantic; the defaults when it does not exist."""
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return _packaged_defaults()
     from governor import config_schema
 

@@ -17,7 +17,8 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and Infinity compare false with every bound, so they would pass ge/le checks (a `nan%` status line)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Weights(_Section):
@@ -238,6 +239,7 @@ class Memory(_Section):
 # seed article's measured week (60 % of Max 20x official ≈ 420 M weighted local units) and the plan
 # ratios (Max 5x = a quarter of Max 20x, Pro = a fifth of Max 5x). Calibration replaces them in effect.
 DEFAULT_CAPS = {"max20x": 700_000_000.0, "max5x": 175_000_000.0, "pro": 35_000_000.0}
+MAX_CAP = 1e13  # ~14,000 times Max 20x: a larger cap is a typo, and pacing would never fire
 
 
 class Budget(_Section):
@@ -262,8 +264,8 @@ class Budget(_Section):
         merged = dict(DEFAULT_CAPS)
         merged.update(self.caps)
         for name, value in merged.items():
-            if value <= 0:
-                raise ValueError(f"caps.{name} must be positive")
+            if not 0 < value <= MAX_CAP:
+                raise ValueError(f"caps.{name} must be positive and at most {MAX_CAP:.0e}")
         self.caps = merged
         return self
 

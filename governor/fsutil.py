@@ -9,8 +9,47 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
+
+
+class NotRegular(OSError):
+    """A path that is not a regular file (a FIFO would block the reader, /dev/zero never ends)."""
+
+
+class TooLarge(ValueError):
+    """A file larger than its reader allows."""
+
+
+def open_regular(path: str) -> int:
+    """A read-only descriptor of `path` when it is a regular file (after links); OSError otherwise.
+    O_NONBLOCK: opening a FIFO to read would wait for a writer forever."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegular(f"not a regular file: {path!r}")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path: str, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; FileNotFoundError, NotRegular (OSError) or
+    TooLarge (ValueError) otherwise. Bounded whatever the path is."""
+    with os.fdopen(open_regular(path), "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"{path} is larger than {limit} bytes")
+    return data
+
+
+def read_tail(path: str, size: int) -> bytes:
+    """At most the last `size` bytes of a regular file (OSError when it is not one)."""
+    with os.fdopen(open_regular(path), "rb") as fh:
+        end = os.fstat(fh.fileno()).st_size
+        fh.seek(max(0, end - size))
+        return fh.read(size)
 
 
 def lock_path(path: str) -> str:
@@ -30,18 +69,42 @@ def file_lock(path: str, timeout: float = 10.0) -> Iterator[None]:
     """An inter-process lock on `path` (filelock), kept in the state dir."""
     from filelock import FileLock
 
-    with FileLock(lock_path(path), timeout=timeout):
+    with FileLock(lock_path(path), timeout=timeout, mode=0o600):  # 0600 whatever the umask
         yield
 
 
-def atomic_write_bytes(path: str, data: bytes, mode: int | None = None) -> None:
-    """Write `data` to a temp file beside `path`, fsync, then os.replace; keeps the old mode by default."""
+class Changed(Exception):
+    """The file changed since it was read: a writer that does not take governor's lock (Claude Code
+    writing settings.json or MEMORY.md) got in between; the caller redoes its edit on the new content."""
+
+
+_ANY = object()
+
+
+def current_bytes(path: str, limit: int = 64 * 1024 * 1024) -> bytes | None:
+    """The bytes of `path` now (None when absent); bounded, never a FIFO (NotRegular)."""
+    try:
+        return read_regular(path, limit)
+    except FileNotFoundError:
+        return None
+
+
+def atomic_write_bytes(path: str, data: bytes, mode: int | None = None, expect: object = _ANY,
+                       before_replace: Callable[[], None] | None = None) -> None:
+    """Write `data` to a temp file beside `path`, fsync, then os.replace; keeps the old mode by default.
+    With `expect` (the bytes the edit was made on, None for absent), the file is compared again just
+    before os.replace and Changed is raised, nothing written, when it differs (compare-and-swap against
+    writers that do not take the lock; the window left is the microseconds between that read and the
+    rename). `before_replace` runs once the new content is safely in the temp file, just before the
+    compare-and-swap; if it raises, nothing is replaced."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
     if mode is None:
         try:
             mode = stat.S_IMODE(os.stat(path).st_mode)
         except FileNotFoundError:
             mode = 0o600
+    import tempfile  # ~6 ms: only a write pays for it, not every reader of fsutil
+
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -49,6 +112,12 @@ def atomic_write_bytes(path: str, data: bytes, mode: int | None = None) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
+        if before_replace is not None:
+            if expect is not _ANY and current_bytes(path) != expect:
+                raise Changed(path)  # before the side effect, so a redo does not repeat it
+            before_replace()
+        if expect is not _ANY and current_bytes(path) != expect:
+            raise Changed(path)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -72,8 +72,14 @@ def handoffs_dir() -> str:
 
 
 def ensure_private_dir(path: str) -> str:
-    """Create `path` (and parents) with mode 0700 when missing."""
+    """Create `path` (and parents) when missing, and make it 0700 whatever the umask (an existing dir
+    with group or other bits, made by an older governor or under umask 000, is fixed here too)."""
     os.makedirs(path, mode=0o700, exist_ok=True)
+    try:
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o700)
+    except OSError:
+        pass  # not ours to change (a shared GOVERNOR_HOME owned by someone else): leave it
     return path
 
 

@@ -8,7 +8,7 @@ if os.environ.get("GOVERNOR_DISABLE", "") not in ("", "0"):  # kill switch: befo
 _root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.exists(os.path.join(_root, "governor", "__init__.py")):  # a checkout without install
     sys.path.insert(0, _root)
-data = sys.stdin.buffer.read()
+data = sys.stdin.buffer.read(8 * 1024 * 1024 + 1)  # runtime.MAX_PAYLOAD_CHARS: larger is not parsed
 try:  # "certainly not a memory file", decided from the raw bytes with os alone (no json, no re)
     from governor.guards.memory_paths import quick_skip
 

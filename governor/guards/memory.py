@@ -27,13 +27,13 @@ _PREVIEW_CHARS = 40
 
 def _raw_memory_section() -> dict[str, Any]:
     """budget.json's `memory` object as written, for the cheap pre-check only (no validation)."""
-    import json
+    from governor.config import read_raw
+    from governor.errors import ConfigError
 
     try:
-        with open(paths.budget_path(), "rb") as fh:
-            raw = json.loads(fh.read())
+        raw = read_raw(paths.budget_path())
         section = raw.get("memory") if isinstance(raw, dict) else None
-    except (OSError, ValueError):
+    except (ConfigError, FileNotFoundError):
         return {}  # missing or broken: the validated load below reports a broken one
     return section if isinstance(section, dict) else {}
 
@@ -66,10 +66,44 @@ def handle(payload: dict[str, Any]) -> HookResult | None:
     memory_cfg = load_config()["memory"]
     if not memory_cfg["enabled"] or not is_memory_file(real, memory_cfg["paths"]) or not os.path.isfile(real):
         return None
-    from governor.guards.memory_file import apply_cap
+    from governor.guards.memory_file import ReadOnly, apply_cap
 
-    text = describe(apply_cap(real, memory_cfg["line_cap"]), memory_cfg["line_cap"])
+    try:
+        applied = apply_cap(real, memory_cfg["line_cap"])
+    except ReadOnly as exc:
+        return _read_only_once(real, str(exc))
+    text = describe(applied, memory_cfg["line_cap"])
     return {"additional_context": text} if text else None
+
+
+def _read_only_once(path: str, why: str) -> HookResult | None:
+    """Say once per state of the file (inode, mode, mtime) that it cannot be capped; silent after."""
+    import hashlib
+
+    from governor.log import log
+
+    try:
+        st = os.stat(path)
+        dir_st = os.stat(os.path.dirname(path))
+    except OSError:
+        return None
+    marker_dir = paths.ensure_private_dir(os.path.join(paths.state_dir(), "memory-read-only"))
+    marker = os.path.join(marker_dir, hashlib.sha1(path.encode("utf-8", "replace")).hexdigest()[:20])
+    signature = f"{st.st_ino}:{st.st_mode}:{st.st_mtime_ns}:{dir_st.st_mode}"
+    try:
+        with open(marker, encoding="utf-8") as fh:
+            if fh.read(200) == signature:
+                return None
+    except OSError:
+        pass
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, signature.encode())
+    finally:
+        os.close(fd)
+    log(f"memory guard: {why}; left as it is")
+    return {"additional_context": f"governor memory guard: {why}, so over-long entries were not cut and "
+            "nothing was archived. Keep entries to one line."}
 
 
 def _preview(line: str) -> str:

@@ -8,6 +8,7 @@ file" or "maybe". Everything else here runs only for a maybe, or in the CLI.
 from __future__ import annotations
 
 import os
+import stat
 
 from governor import paths
 
@@ -190,14 +191,23 @@ def _may_match(real: str, pattern: str) -> bool:
     return len(name) >= len(head) + len(tail) and name.startswith(head) and name.endswith(tail)
 
 
+_BUDGET_MAX_BYTES = 1024 * 1024  # config.MAX_BYTES
+
+
 def _budget_globs() -> list[str] | None:
     """`memory.paths` read without json: [] when budget.json has none, None when unsure."""
-    try:
-        with open(paths.budget_path(), "rb") as fh:
-            text = fh.read().decode("utf-8")
+    try:  # fsutil.read_regular's rule with os alone (this path runs on every Write): no FIFO, bounded
+        fd = os.open(paths.budget_path(), os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            data = os.read(fd, _BUDGET_MAX_BYTES + 1) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+        finally:
+            os.close(fd)
+        if data is None or len(data) > _BUDGET_MAX_BYTES:
+            return None
+        text = data.decode("utf-8")
     except FileNotFoundError:
         return []
-    except (OSError, UnicodeDecodeError):
+    except (OSError, ValueError):  # ValueError: not UTF-8
         return None
     found = _values_of(text, "paths")
     if found is None or any(isinstance(v, str) for v in found):

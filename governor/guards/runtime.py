@@ -50,13 +50,17 @@ def render(event: str, result: HookResult | None) -> str:
     return json.dumps(out, ensure_ascii=False) if out else ""
 
 
+# What a hook parses at most: a real payload is KBs (a Write of a large file a few MB); a 14 MB payload of
+# 400k keys took json 7-12 s, past Claude Code's hook timeout.
+MAX_PAYLOAD_CHARS = 8 * 1024 * 1024
+
+
 def read_payload(stream: Any) -> dict[str, Any]:
-    data = stream.read()
-    if not data or not data.strip():
+    from governor.payload import parse
+
+    payload = parse(stream.read(MAX_PAYLOAD_CHARS + 1), MAX_PAYLOAD_CHARS)
+    if not payload:
         raise ValueError("empty stdin")
-    payload = json.loads(data)
-    if not isinstance(payload, dict):
-        raise ValueError("payload is not a JSON object")
     return payload
 
 

@@ -116,16 +116,21 @@ def ingest_codex(conn: sqlite3.Connection, now: float, codex_home: str | None = 
                 continue
             state, start = _state(cursor, start, path)
             offset, bad = start, 0
-            for block, end in tail.iter_blocks(path, start):
-                offset = end
-                parsed = codex.parse_block(block, state)
-                state = parsed.state
-                if parsed.retract:
-                    conn.execute(RETRACT, (state["thread"],))
-                conn.executemany(UPSERT_USAGE, parsed.usage)
-                snaps.extend(parsed.limits)
-                stats.records += len(parsed.usage)
-                bad += parsed.bad_lines
+            blocks = tail.Blocks(path, start)
+            try:
+                for block, end in blocks:
+                    offset = end
+                    parsed = codex.parse_block(block, state)
+                    state = parsed.state
+                    if parsed.retract:
+                        conn.execute(RETRACT, (state["thread"],))
+                    conn.executemany(UPSERT_USAGE, parsed.usage)
+                    snaps.extend(parsed.limits)
+                    stats.records += len(parsed.usage)
+                    bad += parsed.bad_lines
+            except OSError:  # gone, a FIFO, a device: its rows so far are upserted (idempotent), no cursor
+                continue
+            bad += blocks.overlong
             new = tail.Cursor(st.st_dev, st.st_ino, offset, max(st.st_size, offset), st.st_mtime_ns,
                               json.dumps(state, separators=(",", ":")))
             tail.save_cursor(conn, path, KIND, new, bad, now)

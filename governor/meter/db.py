@@ -213,9 +213,10 @@ def connect(path: str | None = None, busy_ms: int = 5000) -> sqlite3.Connection:
         _move_aside(path, str(exc))
         conn = _open(path, busy_ms)
         _ensure_schema(conn)
-    if fresh:
+    for name in (path, path + "-wal", path + "-shm"):  # 0600 whatever the umask; older files fixed too
         try:
-            os.chmod(path, 0o600)
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
         except OSError:
             pass
     return conn

@@ -14,9 +14,10 @@ import sqlite3
 import time
 from collections.abc import Callable
 
+from governor.log import log
 from governor.meter import db, tail
 from governor.meter.parse_pool import Job, _close, _parse_all
-from governor.meter.transcript_files import discover
+from governor.meter.transcript_files import Found, discover
 
 KIND = "claude"
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this a single process is faster than a pool
@@ -26,6 +27,7 @@ PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this a single process is faster t
 BULK_MIN_BYTES = 256 * 1024 * 1024
 BATCH_BYTES = 64 * 1024 * 1024  # transcript bytes per transaction outside hooks
 FAST_PARSE_MIN_BYTES = 32 * 1024 * 1024  # from here transcript_fast repays its ~25 ms import (msgspec)
+HOOK_READ_BYTES = 32 * 1024 * 1024  # what a hook (budget_s) reads of one file per call; the next goes on
 
 _BETTER = (  # a non-sidechain row beats any sidechain replay (ccusage's /btw case), then the most output
     "(excluded.sidechain < usage.sidechain OR (excluded.sidechain = usage.sidechain AND ("
@@ -73,6 +75,8 @@ class IngestStats:
         self.roots = roots
         self.files_seen = self.files_read = self.bytes_read = self.records = self.bad_lines = 0
         self.skipped_old = self.unfinished = 0  # unfinished: files left for the next call (budget_s)
+        self.bad_files: list[str] = []  # files with malformed lines in this read
+        self.unreadable: list[str] = []  # files that could not be read, and why (logged when they change)
 
     def __repr__(self) -> str:
         return f"IngestStats({self.__dict__})"
@@ -84,7 +88,7 @@ def ingest(
     since: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     parallel: bool = True,
-    only: list[tuple[str, str, os.stat_result]] | None = None,
+    only: list[Found] | None = None,
     budget_s: float | None = None,
 ) -> IngestStats:
     """Read what was appended since the last ingest. Files untouched since `since` (epoch s) and never
@@ -92,7 +96,7 @@ def ingest(
     rows and cursor commit together, so a killed process leaves the ledger consistent and keeps the
     files it finished; with `budget_s` (a hook) it stops after that long and the next call goes on."""
     stats = IngestStats(list(roots))
-    found = discover(roots) if only is None else only
+    found = discover(roots, stats.unreadable) if only is None else only
     stats.files_seen = len(found)
     now = time.time()
     deadline = None if budget_s is None else time.monotonic() + budget_s
@@ -128,7 +132,7 @@ def ingest(
     # is one transaction that loads without the indexes and roll-up triggers and rebuilds them at the end:
     # several times faster, and a kill still leaves the ledger as it was.
     batch_limit: float = 0 if budget_s is not None else BATCH_BYTES
-    results = _parse_all(jobs, parallel, fast)
+    results = _parse_all(jobs, parallel, fast, HOOK_READ_BYTES if budget_s is not None else None)
     pending_bytes = 0
     tx: db.transaction | None = None
     saved: list[str] | None = None
@@ -140,8 +144,11 @@ def ingest(
         saved, batch_limit = db.drop_usage_derivatives(conn), float("inf")
         held = tail.load_cursors(conn, KIND)
     try:
-        for path, records, offset, bad, account in results:
+        for path, records, offset, bad, account, error in results:
             st = stat_of[path]
+            if error is not None:  # gone, or no longer a regular file, since discovery: no cursor moves
+                stats.unreadable.append(f"{path} ({error})")
+                continue
             if tx is None:
                 begun = db.transaction(conn)
                 begun.__enter__()  # may raise "database is locked": then there is nothing to roll back
@@ -162,6 +169,8 @@ def ingest(
                 tail.save_cursor(conn, path, KIND, cursor, bad, now)
                 stats.records += len(records)
                 stats.bad_lines += bad
+                if bad:
+                    stats.bad_files.append(path)
             stats.files_read += 1
             done_bytes += st.st_size
             pending_bytes += st.st_size
@@ -181,6 +190,11 @@ def ingest(
         raise
     finally:
         _close(results)
+    if stats.unreadable:
+        _log_unreadable(conn, stats.unreadable)
+    if stats.bad_files:  # once per reading of the bad lines: the cursor moves past them
+        more = f" and {len(stats.bad_files) - 1} more file(s)" if len(stats.bad_files) > 1 else ""
+        log(f"ingest: skipped {stats.bad_lines} malformed line(s) in {stats.bad_files[0]}{more}")
     if tx is not None:
         try:
             if saved is not None:
@@ -202,3 +216,18 @@ def _reconcile(conn: sqlite3.Connection, sessions: set[str], account_changed: bo
         from governor.meter.account_reconcile import reconcile
 
         reconcile(conn, sessions)
+
+
+def _log_unreadable(conn: sqlite3.Connection, unreadable: list[str]) -> None:
+    """One log line when the set of unreadable transcripts changes (not one per prompt while it stays)."""
+    import hashlib
+
+    digest = hashlib.sha1("\n".join(sorted(unreadable)).encode("utf-8", "replace")).hexdigest()
+    if db.get_meta(conn, "unreadable_transcripts") == digest:
+        return
+    shown = "; ".join(unreadable[:3]) + (f"; and {len(unreadable) - 3} more" if len(unreadable) > 3 else "")
+    log(f"ingest: skipped {len(unreadable)} transcript file(s) that cannot be read: {shown}")
+    try:
+        db.set_meta(conn, "unreadable_transcripts", digest)
+    except sqlite3.Error:
+        pass  # busy: it is logged again next time, no harm

@@ -7,6 +7,7 @@ A capture whose value is unchanged only refreshes its time, so the table holds o
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 from datetime import datetime
@@ -18,6 +19,12 @@ from governor.policy.calibrate import Capture, valid_used_pct
 
 COLUMNS = "window, used_pct, resets_at, captured_at, source, session_id"
 MAX_CYCLE_CAPTURES = 24  # enough points for the fit, bounded work in a hook
+# The longest window Claude Code reports is a week: a reset further away (1e300, a microsecond epoch,
+# a year past 9999) is not a reading of this cycle, and once stored it would break every report.
+MAX_RESET_AHEAD_S = 8 * 86400
+MAX_NAME_CHARS = 64
+MAX_WINDOWS = 16  # Claude Code reports two or three; a payload of thousands costs a query each
+CLAUDE_JSON_MAX_BYTES = 64 * 1024 * 1024
 
 
 def record(conn: sqlite3.Connection, capture: Capture) -> bool:
@@ -64,29 +71,56 @@ def _same_reset(a: float | None, b: float | None) -> bool:
 def from_window(
     name: str, window: Any, captured_at: float, source: str, session: str | None, scale: float = 1.0
 ) -> Capture | None:
-    """A Capture from {used_percentage|utilization, resets_at}; None when absent, impossible or stale."""
-    if not isinstance(window, dict):
+    """A Capture from {used_percentage|utilization, resets_at}; None when absent, impossible or stale.
+    Every field is validated before it can be stored: the window name and session are short storable
+    text, a given resets_at must parse and fall within the next MAX_RESET_AHEAD_S."""
+    if not isinstance(window, dict) or not _window_name(name) or (session is not None and not _storable(session)):
         return None
     raw = window.get("used_percentage", window.get("utilization"))
     used = valid_used_pct(raw * scale if isinstance(raw, (int, float)) and not isinstance(raw, bool) else raw)
     if used is None:
         return None
-    resets_at = _epoch(window.get("resets_at"))
-    if resets_at is not None and resets_at <= captured_at:
-        return None  # the window already reset: this figure describes a finished cycle
+    raw_reset = window.get("resets_at")
+    resets_at = _epoch(raw_reset)
+    if raw_reset is not None and resets_at is None:
+        return None  # a reset time we cannot read
+    if resets_at is not None and not captured_at < resets_at <= captured_at + MAX_RESET_AHEAD_S:
+        return None  # already reset (a finished cycle), or implausibly far away
     return Capture(name, used, resets_at, captured_at, source, session)
 
 
+def _window_name(name: str) -> bool:
+    """Claude Code's window names are identifiers (five_hour, seven_day_sonnet)."""
+    return _storable(name) and name.isascii() and name.replace("_", "a").isalnum()
+
+
+def _storable(text: str) -> bool:
+    if not isinstance(text, str) or not 0 < len(text) <= MAX_NAME_CHARS:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
 def _epoch(value: Any) -> float | None:
+    """Epoch seconds of a reset time (seconds, milliseconds or ISO 8601 with a zone); None when it is
+    none of these or not finite."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) / (1000.0 if value > 1e11 else 1.0)
-    if isinstance(value, str) and value:
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            seconds = float(value) / (1000.0 if value > 1e11 else 1.0)
+        except OverflowError:  # an int past a float
+            return None
+        return seconds if math.isfinite(seconds) else None
+    if isinstance(value, str) and 0 < len(value) <= 64:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
+        return parsed.timestamp()
     return None
 
 
@@ -97,7 +131,7 @@ def record_rate_limits(
     if not isinstance(rate_limits, dict):
         return []
     captured = []
-    for name, window in rate_limits.items():
+    for name, window in list(rate_limits.items())[:MAX_WINDOWS]:
         capture = from_window(str(name), window, now, source, session)
         if capture is not None and record(conn, capture):
             captured.append(capture)
@@ -116,17 +150,18 @@ def import_claude_json(conn: sqlite3.Connection, now: float, max_age_minutes: fl
     if db.get_meta(conn, "claude_json_signature") == signature:
         return []
     db.set_meta(conn, "claude_json_signature", signature)
+    from governor.fsutil import read_regular
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            cached = json.load(fh).get("cachedUsageUtilization")
+        cached = json.loads(read_regular(path, CLAUDE_JSON_MAX_BYTES)).get("cachedUsageUtilization")
         fetched = float(cached["fetchedAtMs"]) / 1000.0
         utilization = cached["utilization"]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return []
     if not isinstance(utilization, dict) or now - fetched > max_age_minutes * 60 or fetched > now + 300:
         return []
     captured = []
-    for name, window in utilization.items():
+    for name, window in list(utilization.items())[:MAX_WINDOWS]:
         capture = from_window(str(name), window, fetched, "claude.json", None)
         if capture is not None and record(conn, capture):
             captured.append(capture)

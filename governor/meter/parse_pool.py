@@ -11,8 +11,9 @@ from governor.meter import tail
 from governor.meter.account import cost_state_items, forks_in
 from governor.meter.transcript import parse_block
 
-# (path, records, offset after the last complete line, bad lines, cost-state and fork items)
-Parsed = tuple[str, list[tuple[Any, ...]], int, int, list[tuple[Any, ...]]]
+# (path, records, offset after the last complete line, bad lines, cost-state and fork items,
+#  why the file could not be read or None)
+Parsed = tuple[str, list[tuple[Any, ...]], int, int, list[tuple[Any, ...]], str | None]
 
 
 def _close(results: Iterable[object]) -> None:
@@ -21,16 +22,14 @@ def _close(results: Iterable[object]) -> None:
         close()
 
 
-def _parse_all(
-    jobs: list[Job], parallel: bool, fast: bool
-) -> Iterable[Parsed]:
+def _parse_all(jobs: list[Job], parallel: bool, fast: bool, limit: int | None = None) -> Iterable[Parsed]:
     if not parallel or len(jobs) < 2 or (os.cpu_count() or 1) < 2:
-        return (_parse_file(job, fast) for job in jobs)
-    return _parse_in_pool(jobs, fast)
+        return (_parse_file(job, fast, limit) for job in jobs)
+    return _parse_in_pool(jobs, fast, limit)
 
 
-def _parse_files(jobs: list[Job], fast: bool) -> list[Parsed]:
-    return [_parse_file(job, fast) for job in jobs]
+def _parse_files(jobs: list[Job], fast: bool, limit: int | None = None) -> list[Parsed]:
+    return [_parse_file(job, fast, limit) for job in jobs]
 
 
 def _tasks(jobs: list[Job]) -> list[list[Job]]:
@@ -55,9 +54,7 @@ def _size(path: str) -> int:
         return 0
 
 
-def _parse_in_pool(
-    jobs: list[Job], fast: bool
-) -> Iterable[Parsed]:
+def _parse_in_pool(jobs: list[Job], fast: bool, limit: int | None) -> Iterable[Parsed]:
     """Results as they are parsed, by worker processes and by this one: whenever no worker result waits
     for the writer, this process parses the next task itself, so one process per core is busy and none
     waits (a pool of one worker per core plus this writer oversubscribes the cores by a third). At most
@@ -76,7 +73,7 @@ def _parse_in_pool(
     def top_up() -> None:
         nonlocal queued
         while queued < IN_FLIGHT * workers and (task := next(tasks, None)) is not None:
-            pool.apply_async(_parse_files, (task, fast), callback=finished.put, error_callback=finished.put)
+            pool.apply_async(_parse_files, (task, fast, limit), callback=finished.put, error_callback=finished.put)
             queued += 1
 
     try:
@@ -87,7 +84,7 @@ def _parse_in_pool(
             except queue.Empty:
                 task = next(tasks, None)
                 if task is not None:
-                    yield from _parse_files(task, fast)  # the workers are busy: parse here rather than wait
+                    yield from _parse_files(task, fast, limit)  # the workers are busy: parse here rather than wait
                     continue
                 results = finished.get()
             queued -= 1
@@ -108,10 +105,12 @@ TASK_BYTES = 32 * 1024 * 1024  # transcript bytes a worker parses per task
 IN_FLIGHT = 3  # tasks queued or parsed but not yet written, per worker, at most: bounds memory
 
 
-def _parse_file(job: Job, fast: bool = False) -> Parsed:
+def _parse_file(job: Job, fast: bool = False, limit: int | None = None) -> Parsed:
     """Parse one file from `start`: (path, its records pre-merged per key as plain tuples for UPSERT,
-    offset after the last complete line, bad lines). `fast`: parse with transcript_fast (worth its ~25 ms
-    import on a scan)."""
+    offset after the last complete line, bad lines, cost-state and fork items, None), or
+    (path, [], start, 0, [], why) when the file
+    cannot be read (gone, a FIFO, a device, a link loop). `fast`: parse with transcript_fast (worth its
+    ~25 ms import on a scan); `limit`: read at most about that many bytes (a hook)."""
     path, project, start = job
     parse: Callable[[bytes, str, list[int]], tuple[list[Any], int]] = parse_block
     if fast:
@@ -120,16 +119,20 @@ def _parse_file(job: Job, fast: bool = False) -> Parsed:
     account: list[tuple[Any, ...]] = []
     bad = 0
     offset = start
-    for block, end in tail.iter_blocks(path, start):
-        offset = end
-        cost_states: list[int] = []
-        got, bad_here = parse(block, project, cost_states)
-        records.extend(got)
-        bad += bad_here
-        if cost_states:
-            account.extend(cost_state_items(block, cost_states, end - len(block), path))
+    blocks = tail.Blocks(path, start, limit=limit)
+    try:
+        for block, end in blocks:
+            offset = end
+            cost_states: list[int] = []
+            got, bad_here = parse(block, project, cost_states)
+            records.extend(got)
+            bad += bad_here
+            if cost_states:
+                account.extend(cost_state_items(block, cost_states, end - len(block), path))
+    except OSError as exc:
+        return path, [], start, 0, [], f"{type(exc).__name__}: {exc}"
     merged = _collapse(records)
-    return path, merged, offset, bad, account + forks_in(path, merged)
+    return path, merged, offset, bad + blocks.overlong, account + forks_in(path, merged), None
 
 
 def _collapse(records: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

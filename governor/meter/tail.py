@@ -10,9 +10,13 @@ import os
 import sqlite3
 from collections.abc import Iterator
 
+from governor.fsutil import open_regular
 from governor.record import Record  # a NamedTuple without exec-compiling one per class
 
 BLOCK = 16 * 1024 * 1024  # bounded memory on multi-GB files
+# A line longer than any real row (Claude Code's largest, pasted images, are a few MB) is skipped as
+# malformed without being buffered whole.
+MAX_LINE_BYTES = 64 * 1024 * 1024
 
 
 class Cursor(Record):
@@ -77,25 +81,61 @@ def too_old(st: os.stat_result, cursor: Cursor | None, since: float | None) -> b
     return cursor is None and since is not None and st.st_mtime < since
 
 
+class Blocks:
+    """Iterate (complete lines, offset just past them) from `start`; a trailing partial line is left unread.
+    A line longer than `max_line` is dropped as it is read, never held whole, and counted in `overlong`;
+    with `limit`, reading stops at the first line end past `start + limit` (a hook bounds its reads; the
+    next call goes on from the cursor)."""
+
+    def __init__(self, path: str, start: int, block: int = BLOCK, max_line: int = MAX_LINE_BYTES,
+                 limit: int | None = None) -> None:
+        self.path, self.start, self.block, self.max_line, self.limit = path, start, block, max_line, limit
+        self.overlong = 0
+
+    def __iter__(self) -> Iterator[tuple[bytes, int]]:
+        with os.fdopen(open_regular(self.path), "rb") as fh:
+            # Read what the file holds (+1 to see growth) rather than `block`: a 16 MB read of a 1 MB file
+            # allocates and faults in 16 MB first, which costs a first scan of a thousand files ~0.4 s/GB.
+            start = self.start
+            remaining = os.fstat(fh.fileno()).st_size - start
+            stop = None if self.limit is None else start + self.limit
+            fh.seek(start)
+            offset = start  # just past the last line handed out (or skipped)
+            carry = b""
+            skipping = False  # inside an over-long line: drop bytes up to its end
+            read = start
+            while stop is None or read < stop:
+                chunk = fh.read(min(self.block, remaining + 1) if remaining > 0 else self.block)
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+                read += len(chunk)
+                if skipping:
+                    cut = chunk.find(b"\n")
+                    if cut < 0:
+                        continue
+                    skipping = False
+                    offset = read - len(chunk) + cut + 1
+                    chunk = chunk[cut + 1 :]
+                    yield b"", offset  # the cursor may move past the skipped line
+                data = carry + chunk if carry else chunk
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    if len(data) > self.max_line:
+                        self.overlong += 1
+                        skipping, carry = True, b""
+                    else:
+                        carry = data
+                    continue
+                carry = data[cut + 1 :]
+                lines = data[: cut + 1]
+                offset += cut + 1
+                if len(carry) > self.max_line:
+                    self.overlong += 1
+                    skipping, carry = True, b""
+                yield lines, offset
+
+
 def iter_blocks(path: str, start: int, block: int = BLOCK) -> Iterator[tuple[bytes, int]]:
-    """Yield (complete lines, offset just past them) from `start`; a trailing partial line is left unread."""
-    with open(path, "rb") as fh:
-        # Read what the file holds (+1 to see growth) rather than `block`: a 16 MB read of a 1 MB file
-        # allocates and faults in 16 MB first, which costs a first scan of a thousand files ~0.4 s/GB.
-        remaining = os.fstat(fh.fileno()).st_size - start
-        fh.seek(start)
-        offset = start
-        carry = b""
-        while True:
-            chunk = fh.read(min(block, remaining + 1) if remaining > 0 else block)
-            if not chunk:
-                return
-            remaining -= len(chunk)
-            data = carry + chunk
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                carry = data
-                continue
-            offset += cut + 1
-            carry = data[cut + 1 :]
-            yield data[: cut + 1], offset
+    """Blocks(path, start, block) for a caller that does not count over-long lines."""
+    return iter(Blocks(path, start, block))

@@ -12,10 +12,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from governor.fsutil import read_tail
 from governor.policy.pricing import FAST
 from governor.record import Record  # a NamedTuple without exec-compiling one per class
 
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+# More tokens than any response can carry (a context is ~1M): a larger count is junk, and one such count
+# would overflow SQLite's 64-bit integers or their sums in every report.
+MAX_TOKENS = 10**12
 
 
 class UsageRecord(Record):
@@ -95,11 +99,22 @@ def _parse_iso(value: str) -> float:
 
 def _count(usage: dict[str, Any], field: str) -> int:
     value = usage.get(field) or 0
-    if type(value) is int and value >= 0:  # nearly every row: skip the general checks
+    if type(value) is int and 0 <= value <= MAX_TOKENS:  # nearly every row: skip the general checks
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_TOKENS:
         raise Malformed(f"bad {field}")  # also NaN and Infinity, which json.loads accepts
     return int(value)
+
+
+def check_text(*values: str) -> None:
+    """Malformed unless every value is text SQLite can store: a lone surrogate (a JSON escape such as
+    \\ud800) cannot be encoded as UTF-8, and would fail the whole file's insert on every run."""
+    for value in values:
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise Malformed("a lone surrogate") from exc
 
 
 def record_from_row(row: Any, project: str) -> UsageRecord | None:
@@ -141,13 +156,15 @@ def record_from_row(row: Any, project: str) -> UsageRecord | None:
         import hashlib  # rare rows without ids only
 
         basis = json.dumps([session, row.get("timestamp"), counts], separators=(",", ":"))
-        key = "h:" + hashlib.sha1(basis.encode()).hexdigest()
+        key = "h:" + hashlib.sha1(basis.encode("utf-8", "surrogatepass")).hexdigest()
+    model = str(model)
+    check_text(key, session, model)
     return UsageRecord(
         key,
         ts,
         session,
         project,
-        str(model),
+        model,
         counts[0],
         counts[1],
         counts[2],
@@ -242,19 +259,15 @@ def last_context_tokens(path: str, tail_bytes: int = 1 << 20) -> int | None:
 
 def _last_context(path: str, tail_bytes: int) -> int | None:
     try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - tail_bytes))
-            data = fh.read()
-    except OSError:
+        data = read_tail(path, tail_bytes)
+    except (OSError, ValueError):  # ValueError: a NUL or a lone surrogate in the name
         return None
     for line in reversed(data.split(b"\n")):
         if b'"usage"' not in line:
             continue
         try:
             row = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(row, dict) and row.get("isSidechain"):
             continue

@@ -15,9 +15,9 @@ from typing import Annotated, Any
 
 import msgspec
 
-from governor.meter.transcript import PROGRESS, parse_lines, parse_timestamp, usage_lines
+from governor.meter.transcript import MAX_TOKENS, PROGRESS, check_text, parse_lines, parse_timestamp, usage_lines
 
-Count = Annotated[int, msgspec.Meta(ge=0)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
 
 # The fields a record needs and nothing else: the decoder checks the rest of a line is JSON without
 # building it. Strict types (no "5" for 5, no 7.0, no 0 for false); null where the json path reads null
@@ -92,7 +92,11 @@ def parse_block(block: bytes, project: str, cost_states: list[int] | None = None
             ts = parse_timestamp(row.timestamp)
             if usage.speed is not None and usage.speed != "standard":
                 raise ValueError("fast mode (or a speed this path does not know): the json path decides")
-        except ValueError:  # msgspec.DecodeError too: not the plain shape, or not JSON: the json path decides
+            session = row.requestSessionId or row.sessionId or ""  # the session that made the request
+            check_text(key, session, model)
+        except (ValueError, RecursionError):
+            # msgspec.DecodeError too: not the plain shape, or not JSON, or nested too deep for msgspec:
+            # the json path decides
             bad += parse_lines((line,), project, records)
             continue
         split = usage.cache_creation
@@ -100,7 +104,7 @@ def parse_block(block: bytes, project: str, cost_states: list[int] | None = None
             (
                 key,
                 ts,
-                row.requestSessionId or row.sessionId or "",
+                session,
                 project,
                 model,
                 usage.input_tokens,

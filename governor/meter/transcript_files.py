@@ -3,33 +3,84 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 
+Found = tuple[str, str, os.stat_result]  # (path, project, stat)
 
-def discover(roots: Iterable[str]) -> list[tuple[str, str, os.stat_result]]:
+
+def storable(path: str) -> bool:
+    """Whether a path can be a ledger key: a name that is not UTF-8 (os gives it with surrogates) cannot be
+    stored as SQLite text."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _add(found: list[Found], skipped: list[str] | None, path: str, project: str) -> None:
+    """Append `path` when it is a regular file (after links) with a storable name; otherwise note why
+    not in `skipped`. A FIFO, a device, a link loop, a dangling link or a file deleted while we look is
+    never opened (a FIFO blocks a reader, /dev/zero never ends)."""
+    if not storable(path):
+        reason = "name is not UTF-8"
+    else:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+        else:
+            if stat.S_ISREG(st.st_mode):
+                found.append((path, project, st))
+                return
+            reason = "not a regular file"
+    if skipped is not None:
+        skipped.append(f"{os.fsencode(path).decode('utf-8', 'replace')} ({reason})")
+
+
+def _subagent_files(found: list[Found], skipped: list[str] | None, session_dir: str, project: str) -> None:
+    sub = os.path.join(session_dir, "subagents")
+    if not os.path.isdir(sub):
+        return
+    for dirpath, _dirs, files in os.walk(sub):  # os.walk follows no directory links: no loops
+        for name in files:
+            if name.startswith("agent-") and name.endswith(".jsonl"):
+                _add(found, skipped, os.path.join(dirpath, name), project)
+
+
+def discover(roots: Iterable[str], skipped: list[str] | None = None) -> list[Found]:
     """(path, project, stat) of every transcript: <root>/<project>/*.jsonl and the subagent files
-    <root>/<project>/<session>/subagents/**/agent-*.jsonl."""
-    found: list[tuple[str, str, os.stat_result]] = []
+    <root>/<project>/<session>/subagents/**/agent-*.jsonl. What cannot be read is left out and, with
+    `skipped`, described there."""
+    found: list[Found] = []
     for root in roots:
         try:
-            projects = [e for e in os.scandir(root) if e.is_dir()]
+            projects = [e for e in os.scandir(root) if _is_dir(e)]
         except OSError:
             continue
         for project in projects:
+            if not storable(project.path):
+                if skipped is not None:
+                    skipped.append(f"{os.fsencode(project.path).decode('utf-8', 'replace')} (name is not UTF-8)")
+                continue
             try:
                 entries = list(os.scandir(project.path))
             except OSError:
                 continue
             for entry in entries:
-                if entry.name.endswith(".jsonl") and entry.is_file():
-                    found.append((entry.path, project.name, entry.stat()))
-                elif entry.is_dir() and os.path.isdir(os.path.join(entry.path, "subagents")):
-                    for dirpath, _dirs, files in os.walk(os.path.join(entry.path, "subagents")):
-                        for name in files:
-                            if name.startswith("agent-") and name.endswith(".jsonl"):
-                                path = os.path.join(dirpath, name)
-                                found.append((path, project.name, os.stat(path)))
+                if entry.name.endswith(".jsonl"):
+                    _add(found, skipped, entry.path, project.name)
+                elif _is_dir(entry):
+                    _subagent_files(found, skipped, entry.path, project.name)
     return found
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a link loop
+        return False
 
 
 def as_discovered(transcript_path: object, roots: list[str]) -> str | None:
@@ -47,24 +98,16 @@ def as_discovered(transcript_path: object, roots: list[str]) -> str | None:
     return None
 
 
-def session_files(transcript_path: object, roots: list[str]) -> list[tuple[str, str, os.stat_result]]:
+def session_files(transcript_path: object, roots: list[str], skipped: list[str] | None = None) -> list[Found]:
     """(path, project, stat) of one session: its transcript and its subagent transcripts, named as
-    discover() names them; [] when the transcript is not under one of the roots."""
-    found: list[tuple[str, str, os.stat_result]] = []
+    discover() names them; [] when the transcript is not under one of the roots or is not a regular
+    file (a FIFO or a device is never opened)."""
+    found: list[Found] = []
     spelt = as_discovered(transcript_path, roots)
     if spelt is None:
         return found
-    transcript_path = spelt
-    project = os.path.basename(os.path.dirname(transcript_path))
-    try:
-        found.append((transcript_path, project, os.stat(transcript_path)))
-    except OSError:
-        return []
-    sub = os.path.join(transcript_path[: -len(".jsonl")], "subagents")
-    if os.path.isdir(sub):
-        for dirpath, _dirs, files in os.walk(sub):
-            for name in files:
-                if name.startswith("agent-") and name.endswith(".jsonl"):
-                    path = os.path.join(dirpath, name)
-                    found.append((path, project, os.stat(path)))
+    project = os.path.basename(os.path.dirname(spelt))
+    _add(found, skipped, spelt, project)
+    if found:
+        _subagent_files(found, skipped, spelt[: -len(".jsonl")], project)
     return found

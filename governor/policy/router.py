@@ -4,8 +4,11 @@
 *do* given the router mode, Claude's pace and the Codex lane. Neither does I/O.
 
 Cost bound: only the first `router.scan_chars` characters are read (whitespace collapsed), so a
-1 MB prompt costs what a 4 KB one does. The patterns come from budget.json and are user-supplied;
-we bound the input, not the pattern. Compiled patterns are cached per process by pattern string.
+1 MB prompt costs what a 4 KB one does. The patterns come from budget.json and are user-supplied, and
+stdlib `re` backtracks: a pattern with a repeat inside a repeat (`(\\w+\\s?)+$`) takes exponential time
+on a prompt that almost matches, and `re` holds the GIL, so no timeout can stop it. Such a pattern is
+vetted out when it is first compiled (`slow_reason`): it never matches, and `governor doctor` names it.
+Compiled patterns are cached per process by pattern string.
 """
 
 from __future__ import annotations
@@ -16,8 +19,13 @@ from typing import Any
 
 from governor.record import Record  # a NamedTuple without exec-compiling one per class
 
+try:  # what re.compile itself parses with, already imported by `re`: no cost on the hook path
+    import re._parser as sre_parse
+except ImportError:  # Python 3.10
+    import sre_parse  # type: ignore[no-redef]
+
 DEFAULT_SCAN_CHARS = 4000
-_PATTERNS: dict[str, re.Pattern[str]] = {}
+_PATTERNS: dict[str, re.Pattern[str] | None] = {}
 
 # Prompts Claude Code submits on nobody's behalf (background agents, /loop and scheduled wake-ups,
 # local-command echoes, pasted system reminders). Compared against the start of the stripped prompt.
@@ -38,11 +46,60 @@ NON_HUMAN_PREFIXES = (
 )
 
 
-def _compiled(pattern: str) -> re.Pattern[str]:
+_SLOW: dict[str, str] = {}
+_REPEATS = (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT)
+# possessive repeats and atomic groups (Python 3.11+) cannot be backtracked into
+_NO_BACKTRACK = tuple(op for op in (getattr(sre_parse, "POSSESSIVE_REPEAT", None),
+                                    getattr(sre_parse, "ATOMIC_GROUP", None)) if op is not None)
+
+
+def slow_reason(pattern: str) -> str | None:
+    """Why `pattern` can backtrack catastrophically (a repeat of more than one inside another repeat of
+    more than one, either unbounded), or None. Conservative: a possessive or atomic inner repeat, which
+    cannot backtrack, passes; an overlapping alternation under a repeat (`(a|a)*`) is not detected."""
+    if pattern not in _SLOW:
+        try:
+            _SLOW[pattern] = _nested_repeat(sre_parse.parse(pattern, re.IGNORECASE), None) or ""
+        except (re.error, RecursionError, OverflowError):
+            _SLOW[pattern] = ""  # re.compile reports it
+    return _SLOW[pattern] or None
+
+
+def _nested_repeat(items: Any, outer: tuple[int, int] | None) -> str | None:
+    for op, arg in items:
+        if op in _NO_BACKTRACK:
+            continue
+        if op in _REPEATS:
+            low, high, body = arg
+            many = high > 1
+            unbounded = high == sre_parse.MAXREPEAT
+            if outer is not None and many and (unbounded or outer[1] == sre_parse.MAXREPEAT):
+                return "a repeat inside a repeat: exponential backtracking on a near-miss"
+            found = _nested_repeat(body, (low, high) if many else outer)
+        elif op is sre_parse.SUBPATTERN:
+            found = _nested_repeat(arg[-1], outer)
+        elif op is sre_parse.BRANCH:
+            found = next((r for branch in arg[1] if (r := _nested_repeat(branch, outer))), None)
+        elif op in (sre_parse.ASSERT, sre_parse.ASSERT_NOT):
+            found = _nested_repeat(arg[1], outer)
+        else:
+            found = None
+        if found:
+            return found
+    return None
+
+
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    """The compiled pattern, or None for one slow_reason vets out (it never matches)."""
     rx = _PATTERNS.get(pattern)
-    if rx is None:
-        rx = _PATTERNS[pattern] = re.compile(pattern, re.IGNORECASE)
+    if rx is None and pattern not in _PATTERNS:
+        rx = _PATTERNS[pattern] = None if slow_reason(pattern) else re.compile(pattern, re.IGNORECASE)
     return rx
+
+
+def _search(pattern: str, text: str) -> bool:
+    rx = _compiled(pattern)
+    return rx is not None and rx.search(text) is not None
 
 
 def scan_text(prompt: str, scan_chars: int = DEFAULT_SCAN_CHARS) -> str:
@@ -55,9 +112,9 @@ def classify(prompt: str, router_cfg: Mapping[str, Any]) -> str:
     text = scan_text(prompt, router_cfg.get("scan_chars", DEFAULT_SCAN_CHARS))
     if not text:
         return "none"
-    if _compiled(router_cfg["impl_verb"]).search(text) and _compiled(router_cfg["breadth"]).search(text):
+    if _search(router_cfg["impl_verb"], text) and _search(router_cfg["breadth"], text):
         return "handoff"
-    if _compiled(router_cfg["architecture"]).search(text):
+    if _search(router_cfg["architecture"], text):
         return "hold"
     return "none"
 

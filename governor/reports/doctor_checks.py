@@ -230,3 +230,43 @@ def check_kill_switch() -> Check:
         return Check("kill switch", "fail", f"ON (GOVERNOR_DISABLE={os.environ['GOVERNOR_DISABLE']}): "
                                             "every hook is a no-op in this environment")
     return Check("kill switch", "ok", "off (set GOVERNOR_DISABLE=1 to turn every hook into a no-op)")
+
+
+def check_router() -> Check:
+    """Router patterns that could stall a prompt: vetted out by the router (they never match)."""
+    from governor.config import ConfigError, load_config
+    from governor.policy.router import slow_reason
+
+    try:
+        router = load_config()["router"]
+    except (ConfigError, KeyError, TypeError):
+        return Check("router patterns", "info", "not checked (budget.json invalid)")
+    slow = [f"router.{key}: {slow_reason(router[key])}; it is skipped (never matches) until rewritten"
+            for key in ("impl_verb", "breadth", "architecture") if slow_reason(router[key])]
+    if slow:
+        return Check("router patterns", "fail", f"{len(slow)} pattern(s) could stall a prompt", slow)
+    return Check("router patterns", "ok", "no pattern with catastrophic backtracking")
+
+
+MIN_TRANSCRIPT_DAYS = 8  # a week's pacing (and a rebuilt ledger) needs the whole week's transcripts
+
+
+def check_transcript_retention() -> Check:
+    """Claude Code deletes transcripts older than `cleanupPeriodDays` (default 30): past that, the ledger
+    alone holds the history; shorter than a week, a rebuilt ledger cannot see the current week."""
+    days: Any = None
+    for path in (installer.scope_path("user"),):
+        try:
+            _raw, doc = settings_file.read(path)
+        except Exception:  # noqa: BLE001 - check_wiring reports an unreadable settings file
+            return Check("transcript retention", "info", f"{path} unreadable")
+        days = doc.get("cleanupPeriodDays")
+    if not isinstance(days, (int, float)) or isinstance(days, bool):
+        return Check("transcript retention", "ok", "Claude Code keeps transcripts 30 days (the default); "
+                                                   "older history lives only in governor's ledger")
+    if days < MIN_TRANSCRIPT_DAYS:
+        return Check("transcript retention", "fail",
+                     f"cleanupPeriodDays is {days:g}: Claude Code deletes transcripts before the week governor "
+                     f"paces is over; set it to at least {MIN_TRANSCRIPT_DAYS} in {installer.scope_path('user')}")
+    return Check("transcript retention", "ok", f"cleanupPeriodDays {days:g}: older history lives only in "
+                                               "governor's ledger")

@@ -11,7 +11,6 @@ Hot path: main.py calls run_fast() before building the argparse tree; only light
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import sys
@@ -24,6 +23,7 @@ from governor.paths import kill_switch_on
 BUSY_MS = 250  # wait this long for another writer (a long ingest), then render from the ledger as it is
 MAX_INGEST_BYTES = 8 * 1024 * 1024  # more unread transcript than this is left to the hooks and the CLI
 CODEX_FRESH_S = 6 * 3600  # an older Codex reading is not shown
+MAX_PAYLOAD_BYTES = 1024 * 1024  # a real status-line payload is ~2 KB
 HELP = """usage: governor statusline
 
 Claude Code's statusLine command: reads the status-line JSON on stdin, records the official
@@ -41,7 +41,7 @@ def run_fast(argv: list[str]) -> int:
     lines: list[str] = []
     chain = None
     try:
-        data = b"" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer.read()
+        data = b"" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer.read(MAX_PAYLOAD_BYTES + 1)
         config, chain_cfg = load()
         if isinstance(chain_cfg.get("chain"), str) and chain_cfg["chain"].strip():
             from governor.statusline.chain import Chain
@@ -51,13 +51,63 @@ def run_fast(argv: list[str]) -> int:
             chain = Chain(chain_cfg["chain"], data, timeout_ms / 1000)
         if config is not None and not kill_switch_on():
             lines.append(governor_line(data, config, time.time()))
+            remember(lines[-1])
     except BaseException as exc:  # noqa: BLE001 - fail open on anything
         if not isinstance(exc, SystemExit) or exc.code not in (0, None):
             log(f"statusline failed open: {type(exc).__name__}: {exc}", exc)
+            if isinstance(exc, sqlite3.Error) and not lines:  # a busy ledger: the last line, not a blank
+                lines.extend(last_line())
     if chain is not None:
         lines[:0] = chain.result()
     _write(lines)
     return 0
+
+
+LAST_MAX_AGE_S = 15 * 60  # an older remembered line is not shown in place of a fresh one
+
+
+def _last_path() -> str:
+    from governor import paths
+
+    return os.path.join(paths.state_dir(), "statusline.last")
+
+
+def remember(line: str) -> None:
+    """Keep the line just shown, so a status line that cannot be computed shows it instead of nothing.
+    Written only when it changed: a rename of a few bytes, no lock (the last writer wins, any is fine)."""
+    path = _last_path()
+    data = line.encode("utf-8", "replace")
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(len(data) + 1) == data:
+                os.utime(path)
+                return
+    except OSError:
+        pass
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def last_line() -> list[str]:
+    """The remembered line when it is recent, else nothing."""
+    from governor.fsutil import read_regular
+
+    path = _last_path()
+    try:
+        if time.time() - os.stat(path).st_mtime > LAST_MAX_AGE_S:
+            return []
+        text = read_regular(path, 4096).decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return []
+    return [text] if text.strip() else []
 
 
 def load() -> tuple[dict[str, Any] | None, dict[str, Any]]:
@@ -91,12 +141,10 @@ def _write(lines: list[str]) -> None:
 
 
 def parse_payload(data: bytes) -> dict[str, Any]:
-    if not data.strip():
-        return {}  # run by hand in a terminal: show the line without new captures
-    payload = json.loads(data)
-    if not isinstance(payload, dict):
-        raise ValueError("status-line payload is not a JSON object")
-    return payload
+    """{} when blank (run by hand in a terminal: the line without new captures)."""
+    from governor.payload import parse
+
+    return parse(data, MAX_PAYLOAD_BYTES)
 
 
 def governor_line(data: bytes, config: dict[str, Any], now: float) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,7 +186,24 @@ def install(path: str, wiring: settings_merge.Wiring, dry_run: bool = False, bud
     if dry_run:
         return _install_locked(path, wiring, True, budget, store)
     with settings_file.locked(path):
-        return _install_locked(path, wiring, False, budget, store)
+        return _redo_on_change(path, lambda: _install_locked(path, wiring, False, budget, store))
+
+
+CAS_ATTEMPTS = 20  # Claude Code rewrites settings.json itself, without governor's lock
+
+
+def _redo_on_change(path: str, edit: Callable[[], Outcome]) -> Outcome:
+    """Run `edit` (read, merge, write with compare-and-swap) again on the new content whenever another
+    writer replaced the file in between, so that writer's change is never lost."""
+    from governor.fsutil import Changed
+
+    for _attempt in range(CAS_ATTEMPTS):
+        try:
+            return edit()
+        except Changed:
+            time.sleep(0.005 * (1 + _attempt))  # back off: the other writer is mid-burst
+    raise SettingsError(f"{path} kept changing while governor edited it ({CAS_ATTEMPTS} tries). "
+                        "Nothing was changed; run again when Claude Code is idle")
 
 
 def _install_locked(path: str, wiring: settings_merge.Wiring, dry_run: bool, budget: str,
@@ -210,10 +229,10 @@ def _install_locked(path: str, wiring: settings_merge.Wiring, dry_run: bool, bud
     if changed:
         if old is None:
             change.record["created_file"] = True  # uninstall deletes the file again once it is {}
-        put_record(path, change.record, store)
+        put_record(path, change.record, store)  # a redone edit (fsutil.Changed) records it again
         if old is not None:
             out.backup = settings_file.backup(path, old)
-        settings_file.write(path, new)
+        settings_file.write(path, new, expect=old)
     return out
 
 
@@ -226,7 +245,7 @@ def uninstall(path: str, status_line: bool = True, dry_run: bool = False, budget
     if dry_run:
         return _uninstall_locked(path, status_line, True, budget, store)
     with settings_file.locked(path):
-        return _uninstall_locked(path, status_line, False, budget, store)
+        return _redo_on_change(path, lambda: _uninstall_locked(path, status_line, False, budget, store))
 
 
 def _uninstall_locked(path: str, status_line: bool, dry_run: bool, budget: str, store: str | None) -> Outcome:
@@ -249,9 +268,9 @@ def _uninstall_locked(path: str, status_line: bool, dry_run: bool, budget: str, 
     settings_file.check_writable(path)
     out.backup = settings_file.backup(path, old or b"")
     if delete:
-        os.unlink(path)
+        settings_file.remove(path, expect=old)
     else:
-        settings_file.write(path, new)
+        settings_file.write(path, new, expect=old)
     put_record(path, None, store)
     if change.restored and change.restored == chain:
         out.notes += update_budget(budget, None, set_chain=True)

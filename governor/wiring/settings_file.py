@@ -44,26 +44,56 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return doc
 
 
+MAX_BYTES = 16 * 1024 * 1024  # a settings.json is KBs; a link to /dev/zero must not be read forever
+
+
+class RawNumber(float):
+    """A number as the file spells it (1e400 is a valid JSON number that Python reads as inf): written
+    back as the same text, so governor never turns a foreign value into `Infinity`."""
+
+    text: str
+
+    def __new__(cls, text: str) -> RawNumber:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+def _number(text: str) -> float:
+    value = float(text)
+    return RawNumber(text) if value in (float("inf"), float("-inf")) else value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def read(path: str) -> tuple[bytes | None, dict[str, Any]]:
     """(raw bytes or None when absent, the JSON object; {} for a missing or blank file)."""
+    from governor.fsutil import current_bytes
+
     refuse_symlink(path)
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        return None, {}
+        data = current_bytes(path, MAX_BYTES)
     except OSError as exc:
-        raise SettingsError(f"{path}: cannot read: {exc.strerror}. Nothing was changed") from None
+        raise SettingsError(f"{path}: cannot read: {exc.strerror or exc}. Nothing was changed") from None
+    except ValueError as exc:  # TooLarge
+        raise SettingsError(f"{exc}. Nothing was changed") from None
+    if data is None:
+        return None, {}
     try:
         text = data.decode("utf-8")
         if not text.strip():
             return data, {}
-        doc = json.loads(text, object_pairs_hook=_no_duplicates)
+        doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_number,
+                         parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise SettingsError(f"{path}: not UTF-8 text. Nothing was changed") from None
     except json.JSONDecodeError as exc:
         raise SettingsError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg}). "
                             "Nothing was changed; fix the file or restore a backup, then run again") from None
+    except RecursionError:
+        raise SettingsError(f"{path}: nested too deep for governor to edit. Nothing was changed") from None
     except ValueError as exc:
         raise SettingsError(f"{path}: {exc}. Nothing was changed; fix the file, then run again") from None
     if not isinstance(doc, dict):
@@ -97,12 +127,34 @@ def same(a: Any, b: Any) -> bool:
 
 
 def render(doc: dict[str, Any], original: bytes | None) -> bytes:
-    """JSON text in the original file's indentation (2 spaces when unknown), unicode kept as is."""
+    """Strict JSON text in the original file's indentation (2 spaces when unknown), unicode kept as is;
+    numbers read as RawNumber keep their text, and a lone surrogate (a `\\ud800` escape in the file)
+    is written as the escape again (everything escaped then: the value is the same, the file valid)."""
     indent: str | int = 2
     match = re.search(rb"\n([ \t]+)\S", original or b"")
     if match:
         indent = match.group(1).decode()
-    text = json.dumps(doc, indent=indent, ensure_ascii=False)
+    raws: dict[str, str] = {}
+    marker = "governor-raw-number-" + hashlib.sha256(original or b"").hexdigest()[:16] + "-"
+
+    def mark(value: Any) -> Any:  # RawNumbers out of the way of json.dumps, as unique strings
+        if isinstance(value, RawNumber):
+            raws[f'"{marker}{len(raws)}"'] = value.text
+            return f"{marker}{len(raws) - 1}"
+        if isinstance(value, dict):
+            return {k: mark(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mark(v) for v in value]
+        return value
+
+    marked = mark(doc)
+    text = json.dumps(marked, indent=indent, ensure_ascii=False, allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(marked, indent=indent, ensure_ascii=True, allow_nan=False)
+    for quoted, raw in raws.items():
+        text = text.replace(quoted, raw)
     ends_bare = original is not None and original.strip() != b"" and not original.endswith(b"\n")
     return (text if ends_bare else text + "\n").encode("utf-8")
 
@@ -138,12 +190,22 @@ def locked(path: str) -> Iterator[None]:
         yield
 
 
-def write(path: str, data: bytes) -> None:
+def write(path: str, data: bytes, expect: bytes | None) -> None:
+    """Replace `path` with `data` unless it no longer holds `expect` (fsutil.Changed: redo the edit)."""
     from governor.fsutil import atomic_write_bytes
 
     refuse_symlink(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:
-        atomic_write_bytes(path, data)
+        atomic_write_bytes(path, data, expect=expect)
     except OSError as exc:
         raise SettingsError(f"{path}: cannot write: {exc.strerror}. The file was left as it was") from None
+
+
+def remove(path: str, expect: bytes | None) -> None:
+    """Delete `path` unless it no longer holds `expect` (fsutil.Changed)."""
+    from governor.fsutil import Changed, current_bytes
+
+    if current_bytes(path, MAX_BYTES) != expect:
+        raise Changed(path)
+    os.unlink(path)

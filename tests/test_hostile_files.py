@@ -1,0 +1,106 @@
+"""One bad file never switches governor off (issue 22): FIFOs, devices, link loops, dangling links, names
+that are not UTF-8, over-long lines and transcripts deleted mid-scan are skipped, counted and logged
+once; every other transcript is read exactly, and no hook or report hangs or tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from governor import paths
+from governor.meter import db, ledger, parse_pool, tail
+from tests.helpers import assistant_row, jsonl, projects_root, run_cli, run_hook
+
+ROWS = [assistant_row(message_id="msg_ok", output_tokens=31)]
+
+
+def _hostile_tree(root: Path) -> Path:
+    project = root / "p"
+    (project / "sess-9" / "subagents").mkdir(parents=True)
+    good = project / "good.jsonl"
+    good.write_text(jsonl(ROWS))
+    os.mkfifo(project / "fifo.jsonl")
+    os.symlink("/dev/zero", project / "zero.jsonl")
+    os.symlink("/dev/urandom", project / "sess-9" / "subagents" / "agent-urandom.jsonl")
+    os.symlink("missing.jsonl", project / "sess-9" / "subagents" / "agent-dangling.jsonl")
+    os.symlink("loop2.jsonl", project / "loop1.jsonl")
+    os.symlink("loop1.jsonl", project / "loop2.jsonl")
+    os.symlink(".", project / "dirloop")  # a directory link loop
+    with open(os.path.join(os.fsencode(project), b"caf\xe9.jsonl"), "wb") as fh:  # not UTF-8
+        fh.write(jsonl([assistant_row(message_id="msg_latin1")]).encode())
+    return good
+
+
+def _totals(conn) -> tuple[int, int]:
+    return conn.execute("SELECT COUNT(*), COALESCE(SUM(output), 0) FROM usage").fetchone()
+
+
+def test_ingest_skips_what_it_cannot_read_and_logs_it_once() -> None:
+    root = projects_root()
+    _hostile_tree(root)
+    conn = db.connect()
+    stats = ledger.ingest(conn, [str(root)], parallel=False)
+    assert _totals(conn) == (1, 31)
+    reasons = sorted(u.rsplit(" (", 1)[1] for u in stats.unreadable)
+    assert reasons == ["No such file or directory)", "Too many levels of symbolic links)",
+                       "Too many levels of symbolic links)", "name is not UTF-8)", "not a regular file)",
+                       "not a regular file)", "not a regular file)"]
+    again = ledger.ingest(conn, [str(root)], parallel=False)
+    assert len(again.unreadable) == 7
+    log = Path(paths.log_path()).read_text()
+    assert log.count("cannot be read") == 1 and "Traceback" not in log
+
+
+def test_a_transcript_deleted_between_discovery_and_read_is_skipped(monkeypatch) -> None:
+    root = projects_root()
+    good = _hostile_tree(root)
+    other = root / "p" / "gone.jsonl"
+    other.write_text(jsonl([assistant_row(message_id="msg_gone", output_tokens=5)]))
+    real = parse_pool._parse_file
+
+    def delete_then_parse(job, fast=False, limit=None):
+        if job[0].endswith("gone.jsonl"):
+            os.unlink(job[0])  # Claude Code's cleanup sweep, just after discovery
+        return real(job, fast, limit)
+
+    monkeypatch.setattr(parse_pool, "_parse_file", delete_then_parse)
+    conn = db.connect()
+    stats = ledger.ingest(conn, [str(root)], parallel=False)
+    assert _totals(conn) == (1, 31) and good.exists()
+    assert any("gone.jsonl (FileNotFoundError" in u for u in stats.unreadable)
+    assert conn.execute("SELECT COUNT(*) FROM files WHERE path LIKE '%gone.jsonl'").fetchone() == (0,)
+
+
+def test_an_over_long_line_is_skipped_without_being_held_whole(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    good = jsonl(ROWS).encode()
+    with open(path, "wb") as fh:
+        fh.write(good)
+        fh.write(b'{"x":"' + b"a" * (5 * 1024 * 1024) + b'"}\n')  # 5 MB line; max_line 1 MB below
+        fh.write(good)
+        fh.write(b"b" * (3 * 1024 * 1024))  # a torn over-long tail without a newline
+    blocks = tail.Blocks(str(path), 0, block=256 * 1024, max_line=1024 * 1024)
+    got = list(blocks)
+    assert b"".join(b for b, _ in got) == good + good
+    assert max(len(b) for b, _ in got) <= 1024 * 1024 + 256 * 1024
+    assert got[-1][1] == 2 * len(good) + 5 * 1024 * 1024 + 9  # the cursor: past the skipped line
+    assert blocks.overlong == 2
+
+
+def test_hooks_and_reports_do_not_hang_on_fifos_and_devices() -> None:
+    root = projects_root()
+    _hostile_tree(root)
+    fifo = str(root / "p" / "fifo.jsonl")
+    for transcript in (fifo, str(root / "p" / "zero.jsonl"), "/dev/zero"):
+        payload = {"session_id": "s", "transcript_path": transcript, "cwd": "/tmp",
+                   "hook_event_name": "UserPromptSubmit", "prompt": "hello"}
+        for script in ("user_prompt_submit.py", "statusline.py"):
+            result = run_hook(script, payload, timeout=10)
+            assert result.returncode == 0, result.stderr
+            assert b"Traceback" not in result.stderr
+    for args in (("daily", "--json"), ("status",), ("sessions",)):
+        result = run_cli(*args, timeout=20)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, (args, result.stderr)
+    assert json.loads(run_cli("daily", "--json").stdout)["totals"]["output_tokens"] == 31
+
