@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from governor import paths
 from governor.guards import run_gate
 from tests.helpers import HOOKS_DIR, run_hook
@@ -151,4 +150,6 @@ def test_status_and_the_status_line_show_an_active_run_past_the_warn_share() -> 
     assert 0.06 <= run["share"] < 0.065 and run["responses"] == int(0.06 * cap / unit) + 1
     assert run["share_per_hour"] > run["share"]  # a run of seconds: more than its share per hour
     text = run_cli("status", env={"NO_COLOR": "1"}).stdout
-    assert re.search(r"active runs +started +length +resp +share +rate\n[- ]+\nsess-pac +\w{3} \d\d \w{3} \d\d:\d\d \S+ +0\.0 h +\d+ +6\.\d% +\d+\.\d%/h\n", text), text
+    table = (r"active runs +started +length +resp +share +rate\n[- ]+\n"
+             r"sess-pac +\w{3} \d\d \w{3} \d\d:\d\d \S+ +0\.0 h +\d+ +6\.\d% +\d+\.\d%/h\n")
+    assert re.search(table, text), text
