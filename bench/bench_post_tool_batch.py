@@ -8,7 +8,8 @@ VENV is a non-editable `pip install <checkout>`; the hook run is the installed s
 - check due: the stamp has expired, one real-shaped turn was appended to the session's transcript, and the
   hook runs the whole check (incremental ingest, budget state, the run's facts) on a ledger built from
   CORPUS_DIR (a Claude config dir made by bench/gen_corpus.py), as `governor install` builds it.
-The ratio is the median hook wall over the median bare-interpreter wall measured in the same run.
+The ratio is the median hook wall over the median bare-interpreter wall measured in the same run. The
+installed UserPromptSubmit hook runs interleaved too, as the reference: the check does its ingest.
 """
 
 from __future__ import annotations
@@ -58,7 +59,11 @@ def bench(corpus: str, runs: int, python: str) -> dict:
     cold = timed([sys.executable, "-c", INGEST], env_with(GOVERNOR_HOME=home, CLAUDE_CONFIG_DIR=corpus))[0]
     stamp(home, 0)
     timed([python, hook], env, payload)  # the first check: config cache, the full scan's meta stamp
-    bare, idle, due = [], [], []
+    prompt_hook = os.path.join(os.path.dirname(hook), "user_prompt_submit.py")
+    prompt = json.dumps({"session_id": SESSION, "transcript_path": transcript, "cwd": "/home/dev/proj",
+                         "hook_event_name": "UserPromptSubmit", "prompt_id": "p", "permission_mode": "default",
+                         "prompt": "add a docstring to utils.py"}).encode()
+    bare, idle, due, prompted = [], [], [], []
     for i in range(runs):
         bare.append(timed([python, "-c", "pass"], env)[0])
         stamp(home, time.time() + 3600)
@@ -66,9 +71,11 @@ def bench(corpus: str, runs: int, python: str) -> dict:
         append_turn(corpus, 20_000 + i)
         stamp(home, 0)
         due.append(timed([python, hook], env, payload)[0])
+        append_turn(corpus, 40_000 + i)
+        prompted.append(timed([python, prompt_hook], env, prompt)[0])  # the reference: the same ingest per prompt
     shutil.rmtree(home, ignore_errors=True)
     return {"size_mb": corpus_size(corpus) / 1e6, "cold_s": cold, "bare_ms": median_ms(bare),
-            "idle_ms": median_ms(idle), "due_ms": median_ms(due)}
+            "idle_ms": median_ms(idle), "due_ms": median_ms(due), "prompt_ms": median_ms(prompted)}
 
 
 def main() -> None:
@@ -78,13 +85,15 @@ def main() -> None:
     parser.add_argument("--python", required=True, help="interpreter of a venv with `pip install <checkout>`")
     args = parser.parse_args()
     print(f"machine: {machine()}; interpreter {args.python}; hook {installed_hook(args.python)}\n")
-    print("| corpus | size | ledger build | bare python | no check due | ratio | check due | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| corpus | size | ledger build | bare python | no check due | ratio | check due | ratio |"
+          " UserPromptSubmit (reference) | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for corpus in args.corpora:
         r = bench(corpus, args.runs, args.python)
         print(f"| {os.path.basename(corpus)} | {r['size_mb']:,.0f} MB | {r['cold_s']:.1f} s | {r['bare_ms']:.1f} ms | "
               f"{r['idle_ms']:.1f} ms | {r['idle_ms'] / r['bare_ms']:.2f}× | {r['due_ms']:.1f} ms | "
-              f"{r['due_ms'] / r['bare_ms']:.2f}× |", flush=True)
+              f"{r['due_ms'] / r['bare_ms']:.2f}× | {r['prompt_ms']:.1f} ms | {r['prompt_ms'] / r['bare_ms']:.2f}× |",
+              flush=True)
 
 
 if __name__ == "__main__":
