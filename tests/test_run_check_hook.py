@@ -153,3 +153,20 @@ def test_status_and_the_status_line_show_an_active_run_past_the_warn_share() -> 
     table = (r"active runs +started +length +resp +share +rate\n[- ]+\n"
              r"sess-pac +\w{3} \d\d \w{3} \d\d:\d\d \S+ +0\.0 h +\d+ +6\.\d% +\d+\.\d%/h\n")
     assert re.search(table, text), text
+
+
+def test_a_machine_prompt_continues_the_run_and_a_person_begins_a_new_one() -> None:
+    transcript = write_week(context=120_000)
+    cap = cap_for(0.5)
+    write_budget(caps={"max20x": cap}, pacing={"run_check_seconds": 0})
+    assert say(transcript) is None  # the person's prompt begins the run
+    unit = 50 + 800 * 5 + 3000 * 1.25 + (120_000 - 3050) * 0.1
+    write_run_rows(SESSION, int(0.05 * cap / unit) + 1, 120_000, 0)
+    note = say(transcript, "<task-notification>\n<task-id>a1</task-id>\n<status>completed</status>")
+    assert note is not None and note["systemMessage"].startswith("governor: This run: ")
+    assert note["hookSpecificOutput"]["hookEventName"] == "UserPromptSubmit"
+    assert step(transcript) is None  # said once, whichever hook said it
+    assert say(transcript, "<task-notification>\n<task-id>a2</task-id>") is None
+    time.sleep(1.1)
+    assert say(transcript) is None  # a person's prompt: a new run, its share starts from zero
+    assert step(transcript) is None

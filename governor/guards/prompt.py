@@ -1,5 +1,8 @@
 """The UserPromptSubmit guard: warn-only weekly pacing, the near-lockout clamp, then the router.
 
+A person's prompt also begins a run (guards.run_check); a prompt no person typed continues it and gets
+the run check's advice instead of a fresh pacing message.
+
 Runs on every prompt, so it imports only the stdlib and light governor modules, brings the ledger
 up to date incrementally (skipping the update if another process holds the write lock) and says
 nothing when there is nothing to say.
@@ -117,7 +120,10 @@ def paced(payload: dict[str, Any], config: dict[str, Any], conn: sqlite3.Connect
     if payload.get("agent_id"):  # a sub-agent's prompt: its parent's run is advised at the parent's steps
         return None
     if continues_run(payload):
-        run_gate.schedule(session_id, now + float(config["pacing"]["run_check_seconds"]))
+        try:
+            run_gate.schedule(session_id, now + float(config["pacing"]["run_check_seconds"]))
+        except OSError as exc:  # the next step may check again: harmless
+            log(f"UserPromptSubmit: run stamp not written: {exc}")
         result = run_check.check(payload, config, conn, state, now)
         if result and result.get("stop_reason"):  # stop_runs_at_clamp: this prompt is not sent
             return {"block_reason": result["stop_reason"]}
