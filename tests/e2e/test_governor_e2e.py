@@ -140,7 +140,7 @@ def test_kill_switch_silences_governor_on_a_heavy_week(claude: ClaudeRunner, wor
     assert_clean(run, claude.mock)
     assert run.result["result"] == "ok" and target.exists()
     responses = run.hook_responses()
-    assert {h["hook_event"] for h in responses} == {"SessionStart", "UserPromptSubmit", "PostToolUse"}
+    assert {h["hook_event"] for h in responses} == {"SessionStart", "UserPromptSubmit", "PostToolUse", "PostToolBatch"}
     assert all(h["exit_code"] == 0 and h["stdout"] == "" for h in responses), responses  # ran, said nothing
     assert run.system_messages() == []
     assert not any(PACING_CONTEXT in json.dumps(body) for body in claude.mock.messages())
