@@ -169,6 +169,9 @@ class Pacing(_Section):
     long_session_hours: float = Field(4, gt=0)
     long_session_responses: int = Field(300, gt=0)
     resume_warn_tokens: int = Field(100_000, ge=0)
+    run_check_seconds: float = Field(120, ge=0, le=86_400)  # PostToolBatch: how often a run is checked
+    run_warn_fraction: float = Field(0.05, gt=0, le=1)  # a run's share of the weekly cap worth saying
+    stop_runs_at_clamp: bool = False  # at the clamp, stop the agentic loop (exit 2) instead of advising
 
     @field_validator("bands")
     @classmethod

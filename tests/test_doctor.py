@@ -46,7 +46,7 @@ def wire_fake_governor() -> None:
 def test_a_healthy_setup_passes_with_one_line_per_check() -> None:
     write_transcript(projects_root(), "-home-dev-proj", "s1", [assistant_row()])
     user_settings({"hooks": {ev: hook("cat >/dev/null # governor")
-                             for ev in ("UserPromptSubmit", "PostToolUse", "SessionStart")},
+                             for ev in ("UserPromptSubmit", "PostToolUse", "PostToolBatch", "SessionStart")},
                    "statusLine": {"type": "command", "command": "cat >/dev/null; echo ok # governor"}})
     result = doctor()
     assert result.returncode == 0, result.stdout
@@ -73,7 +73,7 @@ def test_a_stale_interpreter_path_is_named() -> None:
     result = doctor()
     assert result.returncode == 1
     assert "/gone/venv/bin/python does not exist" in line(result.stdout, "run user:SessionStart")
-    assert "missing PostToolUse, UserPromptSubmit, statusLine" in line(result.stdout, "wiring user")
+    assert "missing PostToolBatch, PostToolUse, UserPromptSubmit, statusLine" in line(result.stdout, "wiring user")
 
 
 def test_nothing_wired_fails_and_probes_what_install_would_write() -> None:

@@ -115,3 +115,29 @@ def test_post_tool_use_on_an_ordinary_file(warm_session: Path) -> None:
                "tool_input": {"file_path": str(warm_session.parent / "src" / "app.py")}, "tool_response": {}}
     mods = imported_by("post_tool_use.py", payload)
     assert heavy(mods) == [] and "governor.guards.runtime" not in mods  # decided before the hook runtime loads
+
+
+def batch_payload(transcript: Path) -> dict:
+    return {"session_id": SESSION, "transcript_path": str(transcript), "cwd": str(transcript.parent),
+            "prompt_id": "p", "hook_event_name": "PostToolBatch", "permission_mode": "default",
+            "tool_calls": [{"tool_name": "Bash", "tool_input": {"command": "true"}, "tool_use_id": "t",
+                            "tool_response": ""}]}
+
+
+def test_post_tool_batch_with_no_check_due(warm_session: Path) -> None:
+    from governor.guards import run_gate
+
+    run_gate.schedule(SESSION, time.time() + 600)
+    mods = imported_by("post_tool_batch.py", batch_payload(warm_session))
+    assert heavy(mods) == [] and "governor.guards.runtime" not in mods and "json" not in mods  # the stamp alone
+    assert "sqlite3" not in mods
+
+
+def test_post_tool_batch_with_a_check_due(warm_session: Path) -> None:
+    from governor.guards import run_gate
+
+    imported_by("post_tool_batch.py", batch_payload(warm_session))  # the first check: full scan, config cache
+    run_gate.schedule(SESSION, 0)
+    mods = imported_by("post_tool_batch.py", batch_payload(warm_session))
+    assert "governor.meter.budget_state" in mods and "sqlite3" in mods  # the run check ran
+    assert heavy(mods) == []

@@ -51,7 +51,7 @@ def test_install_keeps_everything_else_and_chains_the_status_line(tmp_path: Path
     assert list(doc) == ["permissions", "hooks", "statusLine", "env", "model"]
     assert doc["permissions"] == THEIRS["permissions"] and doc["env"] == THEIRS["env"]
     assert doc["hooks"]["PostToolUse"][0] == THEIRS["hooks"]["PostToolUse"][0]
-    assert [h["timeout"] for _e, _g, h in gs.governor_handlers(doc)] == [10, 10, 10]
+    assert [h["timeout"] for _e, _g, h in gs.governor_handlers(doc)] == [10, 10, 10, 10]
     assert doc["statusLine"]["command"] == f"{sys.executable} {REPO_ROOT / 'hooks' / 'statusline.py'} # governor"
     budget = json.loads((state() / "budget.json").read_text())
     assert budget["statusline"]["chain"] == "~/.claude/statusline.sh"
@@ -196,7 +196,7 @@ def test_concurrent_installs_leave_one_copy_and_valid_json(tmp_path: Path) -> No
     assert all(p.wait(timeout=120) == 0 for p in procs)
     doc = json.loads(path.read_text())
     events = sorted(e for e, _g, _h in gs.governor_handlers(doc))
-    assert events == ["PostToolUse", "SessionStart", "UserPromptSubmit"]
+    assert events == ["PostToolBatch", "PostToolUse", "SessionStart", "UserPromptSubmit"]
     assert [b.read_bytes() for b in (state() / "backups").iterdir()] == [original]
 
 
@@ -207,3 +207,20 @@ def test_an_unreadable_budget_json_stops_install_before_settings_change(tmp_path
     result = governor("install", "--settings", str(path))
     assert result.returncode != 0 and "budget.json" in result.stderr and "statusline.chain" in result.stderr
     assert path.read_bytes() == original and (state() / "budget.json").read_text() == "{not json"
+
+
+def test_an_install_from_before_post_tool_batch_is_migrated_and_still_uninstalls_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    original = write(path, THEIRS)
+    assert governor("install", "--settings", str(path)).returncode == 0
+    doc = json.loads(path.read_text())
+    del doc["hooks"]["PostToolBatch"]  # what governor installed before issue 15
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    again = governor("install", "--settings", str(path))
+    assert again.returncode == 0, again.stderr
+    assert "PostToolBatch: added" in again.stdout and "UserPromptSubmit: unchanged" in again.stdout
+    migrated = json.loads(path.read_text())
+    assert [h["command"] for _e, _g, h in gs.governor_handlers(migrated) if _e == "PostToolBatch"] == [
+        f"{sys.executable} {HOOKS_DIR / 'post_tool_batch.py'} # governor"]
+    assert governor("uninstall", "--settings", str(path)).returncode == 0
+    assert path.read_bytes() == original

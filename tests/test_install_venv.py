@@ -27,6 +27,8 @@ PAYLOADS: dict[str, dict[str, object]] = {
     "PostToolUse": {"tool_name": "Write", "tool_input": {"file_path": "/tmp/none.txt", "content": "x"},
                     "tool_response": {"type": "create", "filePath": "/tmp/none.txt"},
                     "tool_use_id": "toolu_1"},
+    "PostToolBatch": {"prompt_id": "p1", "tool_calls": [{"tool_name": "Bash", "tool_input": {"command": "true"},
+                                                          "tool_use_id": "toolu_2", "tool_response": ""}]},
     "SessionStart": {"source": "startup"},
 }
 

@@ -6,6 +6,8 @@ import json
 import sqlite3
 from typing import Any
 
+PACING = "pacing"  # the band last said in a session: {"severity", "at"}, by the prompt hook or the run check
+
 
 def load(conn: sqlite3.Connection, session_id: str, guard: str) -> Any:
     row = conn.execute(

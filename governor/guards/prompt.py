@@ -1,5 +1,8 @@
 """The UserPromptSubmit guard: warn-only weekly pacing, the near-lockout clamp, then the router.
 
+A person's prompt also begins a run (guards.run_check); a prompt no person typed continues it and gets
+the run check's advice instead of a fresh pacing message.
+
 Runs on every prompt, so it imports only the stdlib and light governor modules, brings the ledger
 up to date incrementally (skipping the update if another process holds the write lock) and says
 nothing when there is nothing to say.
@@ -11,47 +14,16 @@ import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
-from governor import paths
 from governor.config import load_config
-from governor.guards import hook_state
+from governor.guards import hook_state, refresh, run_check, run_gate
 from governor.log import log
-from governor.meter import budget_state, db, ledger, official, transcript, transcript_files
-from governor.policy import pacing, pacing_messages
+from governor.meter import budget_state, db, transcript
+from governor.policy import pacing, pacing_messages, router
 
 if TYPE_CHECKING:  # a plain dict at run time: one module fewer on every hook run
     from governor.guards.result import HookResult
 
-GUARD = "pacing"
-INGEST_BUSY_MS = 300  # wait this long for another writer, then go on with the ledger as it is
-FULL_SCAN_SECONDS = 60  # other sessions' transcripts are re-scanned at most this often from a hook
-FULL_SCAN_KEY = "claude_last_full_scan"  # meta: when this hook last read every transcript
-INGEST_BUDGET_S = 2.0  # a first scan of a big corpus is spread over prompts instead of stalling one
-
-
-def refresh_ledger(conn: sqlite3.Connection, config: dict[str, Any], now: float,
-                   transcript_path: str | None = None) -> pacing.Window | None:
-    """Bring the ledger up to date: this session's files on every prompt (cost independent of the
-    corpus), every transcript at most once a minute (other sessions, other projects). Returns this
-    week's window for compute(), or None when the ledger was locked before it was known."""
-    window = None
-    try:
-        official.import_claude_json(conn, now, float(config["calibration"]["claude_json_max_age_minutes"]))
-        window = budget_state.current_window(conn, config, now)
-        since = budget_state.ingest_horizon(config, window)
-        last_full = float(db.get_meta(conn, FULL_SCAN_KEY) or 0)
-        roots = paths.transcript_roots()
-        only = None
-        if transcript_path and 0 <= now - last_full < FULL_SCAN_SECONDS:
-            only = transcript_files.session_files(transcript_path, roots)
-        stats = ledger.ingest(conn, roots, since=since, parallel=False, only=only, budget_s=INGEST_BUDGET_S)
-        if only is None and not stats.unfinished:  # every transcript seen: the next minute reads only this session
-            with db.transaction(conn):
-                db.set_meta(conn, FULL_SCAN_KEY, f"{now:.3f}")
-        if stats.unfinished:
-            log(f"UserPromptSubmit: ledger warming up, {stats.unfinished} transcript(s) left for the next prompts")
-    except sqlite3.OperationalError as exc:  # locked by a long ingest elsewhere: use what is there
-        log(f"UserPromptSubmit: ledger update skipped: {exc}")
-    return window
+GUARD = hook_state.PACING
 
 
 def session_facts(conn: sqlite3.Connection, session_id: str) -> tuple[float | None, int]:
@@ -129,26 +101,67 @@ def merge(results: list[HookResult | None]) -> HookResult | None:
     return out or None
 
 
+def continues_run(payload: dict[str, Any]) -> bool:
+    """A prompt no person typed (/loop, a scheduled wake-up, a background task's result) carries on the
+    run the last human prompt began: it gets the run's advice, not a fresh pacing message. A slash
+    command is the person's (/compact): it keeps the pacing message."""
+    prompt = payload.get("prompt")
+    typed_command = isinstance(prompt, str) and prompt.lstrip().startswith("/") and payload.get("source") in (
+        None, "user") and not payload.get("agent_id")
+    return not router.is_human_prompt(payload) and not typed_command and run_gate.valid_session(
+        payload.get("session_id"))
+
+
+def paced(payload: dict[str, Any], config: dict[str, Any], conn: sqlite3.Connection,
+          state: budget_state.BudgetState, now: float) -> HookResult | None:
+    """The pacing part: a person's prompt gets the pacing message and begins a run; a machine prompt
+    gets the run check."""
+    session_id = str(payload.get("session_id") or "")
+    if payload.get("agent_id"):  # a sub-agent's prompt: its parent's run is advised at the parent's steps
+        return None
+    if continues_run(payload):
+        try:
+            run_gate.schedule(session_id, now + float(config["pacing"]["run_check_seconds"]))
+        except OSError as exc:  # the next step may check again: harmless
+            log(f"UserPromptSubmit: run stamp not written: {exc}")
+        result = run_check.check(payload, config, conn, state, now)
+        if result and result.get("stop_reason"):  # stop_runs_at_clamp: this prompt is not sent
+            return {"block_reason": result["stop_reason"]}
+        return result
+    result = pacing_result(payload, config, conn, state, now)
+    if run_gate.valid_session(session_id) and router.is_human_prompt(payload):
+        path = payload.get("transcript_path")
+        context = transcript.last_context_tokens(path) if isinstance(path, str) and path else None
+        try:
+            run_check.start_run(conn, session_id, config, state, context, now)
+        except (OSError, sqlite3.OperationalError) as exc:  # the run's advice may come one check late
+            log(f"UserPromptSubmit: run not recorded: {exc}")
+    return result
+
+
 def handle(payload: dict[str, Any]) -> HookResult | None:
     config = load_config()
     if not config["pacing"]["enabled"] and config["router"]["mode"] == "off":
         return None
     now = time.time()
-    conn = db.connect(busy_ms=INGEST_BUSY_MS)  # WAL readers never wait; writers give up quickly
+    conn = db.connect(busy_ms=refresh.INGEST_BUSY_MS)  # WAL readers never wait; writers give up quickly
     try:
         path = payload.get("transcript_path")
-        window = refresh_ledger(conn, config, now, path if isinstance(path, str) and path.endswith(".jsonl") else None)
-        return respond(payload, config, conn, budget_state.compute(conn, config, now, window), now)
+        window = refresh.refresh_ledger(conn, config, now,
+                                        path if isinstance(path, str) and path.endswith(".jsonl") else None)
+        return respond(payload, config, conn, budget_state.compute(conn, config, now, window), now, runs=True)
     finally:
         conn.close()
 
 
 def respond(payload: dict[str, Any], config: dict[str, Any], conn: sqlite3.Connection,
-            state: budget_state.BudgetState, now: float) -> HookResult | None:
-    """Pacing first, then the router unless pacing blocked the prompt; their messages merged."""
+            state: budget_state.BudgetState, now: float, runs: bool = False) -> HookResult | None:
+    """Pacing first, then the router unless pacing blocked the prompt; their messages merged. With `runs`
+    (the hook, not the demo) a person's prompt begins a run and a machine prompt continues it."""
     results: list[HookResult | None] = []
     if config["pacing"]["enabled"]:
-        results.append(pacing_result(payload, config, conn, state, now))
+        results.append(paced(payload, config, conn, state, now) if runs else
+                       pacing_result(payload, config, conn, state, now))
     if config["router"]["mode"] != "off" and not (results and results[0] and results[0].get("block_reason")):
         from governor.guards import route  # only when the router is on: the hook pays for what it uses
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # a plain dict at run time: one module fewer on every hook ru
 GUARDS = {
     "UserPromptSubmit": "governor.guards.prompt:handle",
     "PostToolUse": "governor.guards.memory:handle",
+    "PostToolBatch": "governor.guards.run_check:handle",
     "SessionStart": "governor.guards.session:handle",
     "CodexUserPromptSubmit": "governor.guards.codex_nudge:handle",
 }
@@ -65,14 +66,19 @@ def read_payload(stream: Any) -> dict[str, Any]:
 
 
 def run(event: str) -> int:
-    """Entry point of hooks/*.py. Always returns 0."""
+    """Entry point of hooks/*.py. Returns 0, or 2 when a guard stops the agentic loop (`stop_reason`,
+    written to stderr, which Claude Code shows)."""
     if kill_switch_on():
         return 0
     try:
         payload = read_payload(sys.stdin)
         module_name, func_name = GUARDS[event].split(":")
         handler = getattr(importlib.import_module(module_name), func_name)
-        text = render(event, handler(payload))
+        result = handler(payload)
+        if result and result.get("stop_reason"):
+            sys.stderr.write(result["stop_reason"][:MAX_FIELD_CHARS] + "\n")
+            return 2
+        text = render(event, result)
     except BaseException as exc:  # noqa: BLE001 - fail open on anything, KeyboardInterrupt included
         if isinstance(exc, SystemExit) and exc.code in (0, None):
             return 0

@@ -165,3 +165,15 @@ def session_totals(conn: sqlite3.Connection, start: float | None, end: float | N
         }
         for r in rows
     ]
+
+
+def session_since(
+    conn: sqlite3.Connection, config: dict[str, Any], session_id: str, start: float
+) -> tuple[float, int]:
+    """(weighted units, responses) of one session's responses at or after `start`, sub-agents included
+    (their rows carry the parent's session id); uses the (session_id, ts) index."""
+    rows = conn.execute(
+        f"SELECT model, {_SUMS} FROM usage WHERE session_id=? AND ts>=? GROUP BY model", (session_id, start)
+    )
+    totals = {r[0]: _tokens(r[1:]) for r in rows}
+    return weighted(totals, config), sum(t.responses for t in totals.values())

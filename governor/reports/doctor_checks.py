@@ -123,6 +123,10 @@ def _sample(event: str, scratch: str) -> dict[str, Any]:
                 "tool_response": {"type": "create", "filePath": target}, "tool_use_id": "toolu_doctor"}
     if event == "SessionStart":
         return {**base, "source": "startup"}
+    if event == "PostToolBatch":
+        call = {"tool_name": "Bash", "tool_input": {"command": "true"}, "tool_use_id": "toolu_doctor",
+                "tool_response": ""}
+        return {**base, "prompt_id": "governor-doctor", "tool_calls": [call]}
     return {"session_id": "governor-doctor", "cwd": os.getcwd(), "model": {"id": "claude-opus-4-5",
             "display_name": "Opus"}, "workspace": {"current_dir": os.getcwd()}, "version": "doctor"}
 

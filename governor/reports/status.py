@@ -61,6 +61,9 @@ def build(conn: Any, config: dict[str, Any], now: float, week_days: bool = False
     data["tier"] = config["tier"]
     data["sessions"] = top_sessions(conn, config, state.window.start.timestamp(), now, rows=cycle_sessions)
     data["hook_would_say"] = hook_preview(state)
+    from governor.guards import run_check
+
+    data["runs"] = run_check.active_runs(conn, config, state)
     from governor.meter import codex_ingest
 
     data["codex"] = codex_ingest.codex_lane(conn, now)
@@ -153,6 +156,12 @@ def render(d: dict[str, Any]) -> str:
                 align="llrrrrr",
             )
         )
+    if d["runs"]:
+        lines.append("")
+        rows = [[r["session_id"][:8], _when(r["started"]), f"{r['hours']:.1f} h", r["responses"],
+                 fmt.fmt_pct(r["share"], 1), fmt.fmt_pct(r["share_per_hour"], 1) + "/h"] for r in d["runs"]]
+        lines.append(tables.table(["active runs", "started", "length", "resp", "share", "rate"], rows,
+                                  align="llrrrr"))
     lines.append("")
     said = d["hook_would_say"]
     lines.append("hook now  " + (said["systemMessage"] if said else "(nothing: under pace)"))

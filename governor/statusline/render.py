@@ -64,6 +64,7 @@ def render(
     color: bool = False,
     kept_on_claude: str | None = None,
     spent_range: tuple[float, float] | None = None,
+    run_share: float | None = None,
 ) -> str:
     """`spent_range` (low, high): a calibrated figure wider than 2 points shows as its range, "72–78%"."""
     word = WORDS.get(source, source)
@@ -77,6 +78,9 @@ def render(
     if context is not None:
         text = f"ctx {fmt_tokens(context)}" + (f"/{fmt_tokens(ceiling)}" if ceiling else "")
         parts.append(paint(text, "red" if ceiling and context > ceiling else "", color))
+    if run_share is not None:  # this run's own share of the weekly cap, once past pacing.run_warn_fraction
+        parts.append(paint(f"run {run_share * 100:.1f}%" if run_share < 0.1 else f"run {run_share * 100:.0f}%",
+                           "yellow", color))
     if codex_weekly_pct is not None:
         parts.append(f"codex wk {codex_weekly_pct:.0f}%")
     if kept_on_claude:  # the router saw hand-off work but kept it here: say why

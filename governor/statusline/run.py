@@ -158,6 +158,7 @@ def governor_line(data: bytes, config: dict[str, Any], now: float) -> str:
         state = budget_state.compute(conn, config, now)
         codex_pct = codex_weekly(conn, config, now)
         kept = kept_on_claude(conn, payload, now)
+        run = run_share(conn, payload, config, state)
     finally:
         conn.close()
     return render.render(
@@ -166,7 +167,24 @@ def governor_line(data: bytes, config: dict[str, Any], now: float) -> str:
         context=render.context_tokens(payload), ceiling=state.ceiling_tokens,
         codex_weekly_pct=codex_pct, color=not os.environ.get("NO_COLOR"), kept_on_claude=kept,
         spent_range=(state.spent.low, state.spent.high),
+        run_share=run,
     )
+
+
+def run_share(conn: sqlite3.Connection, payload: dict[str, Any], config: dict[str, Any], state: Any) -> float | None:
+    """This session's run share of the weekly cap, once it passes pacing.run_warn_fraction."""
+    from governor.guards import run_check
+
+    session = payload.get("session_id")
+    if not isinstance(session, str) or not session:
+        return None
+    try:
+        facts = run_check.run_share(conn, config, session, state)
+    except sqlite3.Error:
+        return None
+    if facts is None or facts.share < float(config["pacing"]["run_warn_fraction"]):
+        return None
+    return facts.share
 
 
 KEPT_NOTE_SECONDS = 3600  # how long the line says why a hand-off stayed on Claude

@@ -28,13 +28,14 @@ POST_TOOL_USE_MATCHER = "Write|Edit|MultiEdit"
 CLAUDE_HOOKS = (
     ("UserPromptSubmit", None, "user_prompt_submit.py"),
     ("PostToolUse", POST_TOOL_USE_MATCHER, "post_tool_use.py"),
+    ("PostToolBatch", None, "post_tool_batch.py"),
     ("SessionStart", None, "session_start.py"),
 )
 CODEX_HOOKS = (("UserPromptSubmit", None, "codex_user_prompt_submit.py"),)
 
 _MARKED = re.compile(r"#\s*governor\s*$")
 _UNMARKED = re.compile(
-    r"governor[/\\]_hooks[/\\](user_prompt_submit|post_tool_use|session_start|codex_user_prompt_submit|statusline)\.py"
+    r"governor[/\\]_hooks[/\\](user_prompt_submit|post_tool_use|post_tool_batch|session_start|codex_user_prompt_submit|statusline)\.py"
     r"|-m\s+governor\s+statusline\b"
 )
 

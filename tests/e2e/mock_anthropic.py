@@ -128,6 +128,7 @@ class AnthropicMock(LoopbackMock):
         self.fallback: Reply = fallback or text_reply("MOCK: nothing scripted")
         self.rate_limits: RateLimits | None = None
         self.served: list[tuple[Recorded, Reply | ErrorReply]] = []
+        self.side: dict[str, list[Reply | ErrorReply]] = {}  # marker -> script of the agent whose task has it
         self._n = 0
 
     # -- scripting ---------------------------------------------------------------------------
@@ -135,6 +136,18 @@ class AnthropicMock(LoopbackMock):
         with self.lock:
             self.script.extend(replies)
         return self
+
+    def queue_for(self, marker: str, *replies: Reply | ErrorReply) -> AnthropicMock:
+        """Replies for the requests whose first message contains `marker` (a sub-agent's task), so a
+        background agent running alongside the main loop gets its own script, whatever the interleaving."""
+        with self.lock:
+            self.side.setdefault(marker, []).extend(replies)
+        return self
+
+    def _script_for(self, body: dict[str, Any]) -> list[Reply | ErrorReply]:
+        messages = body.get("messages") or []
+        first = json.dumps(messages[0]) if messages else ""
+        return next((script for marker, script in self.side.items() if marker in first), self.script)
 
     def messages(self) -> list[dict[str, Any]]:
         """Parsed bodies of every /v1/messages request, in arrival order."""
@@ -152,7 +165,8 @@ class AnthropicMock(LoopbackMock):
             with self.lock:
                 self._n += 1
                 n = self._n
-                reply = self.script.pop(0) if body.get("tools") and self.script else self.fallback
+                script = self._script_for(body)
+                reply = script.pop(0) if body.get("tools") and script else self.fallback
                 self.served.append((rec, reply))
             headers = {
                 "request-id": f"req_mock{n:06d}",

@@ -76,7 +76,7 @@ def test_write_and_bash_with_governor_hooks(claude: ClaudeRunner, workspace: Wor
     ]
     assert [r["content"] for r in tool_results][1] == "hi-from-tool"
     ran = {(h["hook_event"], h["exit_code"]) for h in run.hook_responses()}
-    assert ran == {("SessionStart", 0), ("UserPromptSubmit", 0), ("PostToolUse", 0)}
+    assert ran == {("SessionStart", 0), ("UserPromptSubmit", 0), ("PostToolUse", 0), ("PostToolBatch", 0)}
     assert len(run.hook_responses("PostToolUse")) == 2
     assert len(mock.messages()) == 3
 
@@ -160,7 +160,7 @@ def test_kill_switch_reaches_hooks(claude: ClaudeRunner, workspace: Workspace) -
     assert run.system_messages() == []
     assert not any("BUDGET NOTE" in text for text in bodies_text(claude.mock))
     responses = run.hook_responses()
-    assert {h["hook_event"] for h in responses} == {"SessionStart", "UserPromptSubmit", "PostToolUse"}
+    assert {h["hook_event"] for h in responses} == {"SessionStart", "UserPromptSubmit", "PostToolUse", "PostToolBatch"}
     assert all(h["exit_code"] == 0 and h["stdout"] == "" for h in responses), responses
 
 

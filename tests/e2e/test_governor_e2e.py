@@ -64,7 +64,7 @@ def hook_output(run: ClaudeRun, event: str) -> dict[str, Any] | None:
 
 def test_install_then_ledger_totals_equal_what_the_api_served(claude: ClaudeRunner, workspace: Workspace) -> None:
     settings = install_governor(workspace)
-    assert set(settings["hooks"]) == {"UserPromptSubmit", "PostToolUse", "SessionStart"}
+    assert set(settings["hooks"]) == {"UserPromptSubmit", "PostToolUse", "PostToolBatch", "SessionStart"}
     assert settings["statusLine"]["command"].endswith("statusline.py # governor")
     target = workspace.project / "notes.txt"
     replies: list[Reply] = [
@@ -84,7 +84,7 @@ def test_install_then_ledger_totals_equal_what_the_api_served(claude: ClaudeRunn
     results = [c["content"] for e in run.of("user") for c in e["message"]["content"] if c.get("type") == "tool_result"]
     assert results[-1] == "metered-tool"  # the Bash call really ran
     ran = {(h["hook_event"], h["exit_code"]) for h in run.hook_responses()}
-    assert ran == {("SessionStart", 0), ("UserPromptSubmit", 0), ("PostToolUse", 0)}
+    assert ran == {("SessionStart", 0), ("UserPromptSubmit", 0), ("PostToolUse", 0), ("PostToolBatch", 0)}
     served = claude.mock.served_replies()
     assert len(served) == 3  # every request of the run got one of the scripted replies
     rows = [r for r in run.transcript_rows() if r["type"] == "assistant"]
@@ -140,7 +140,7 @@ def test_kill_switch_silences_governor_on_a_heavy_week(claude: ClaudeRunner, wor
     assert_clean(run, claude.mock)
     assert run.result["result"] == "ok" and target.exists()
     responses = run.hook_responses()
-    assert {h["hook_event"] for h in responses} == {"SessionStart", "UserPromptSubmit", "PostToolUse"}
+    assert {h["hook_event"] for h in responses} == {"SessionStart", "UserPromptSubmit", "PostToolUse", "PostToolBatch"}
     assert all(h["exit_code"] == 0 and h["stdout"] == "" for h in responses), responses  # ran, said nothing
     assert run.system_messages() == []
     assert not any(PACING_CONTEXT in json.dumps(body) for body in claude.mock.messages())

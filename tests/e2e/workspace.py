@@ -21,6 +21,7 @@ SAVE_FIXTURES_VAR = "GOVERNOR_E2E_SAVE_FIXTURES"  # set to 1 to (re)write the go
 GOVERNOR_HOOKS = {  # event -> entry script, as `governor install` will register them
     "UserPromptSubmit": "user_prompt_submit.py",
     "PostToolUse": "post_tool_use.py",
+    "PostToolBatch": "post_tool_batch.py",
     "SessionStart": "session_start.py",
 }
 

@@ -1,0 +1,143 @@
+"""The PostToolBatch guard: pacing inside one long autonomous run (policy.run_pacing decides).
+
+PostToolBatch fires once per model step. The gate (guards.run_gate, one small file per session)
+lets a check through at most once per pacing.run_check_seconds; the check brings this session's
+transcript into the ledger the way the prompt hook does, computes the budget state, and speaks only
+on a change. The run's own state lives in hook_state under GUARD; the band's under the prompt hook's
+key, so a band said by either hook counts for both. A sub-agent's step returns at once: its
+responses carry the parent's session id and are counted at the parent's next check.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import TYPE_CHECKING, Any
+
+from governor.config import load_config
+from governor.guards import hook_state, refresh, run_gate
+from governor.log import log
+from governor.meter import budget_state, db, transcript, usage
+from governor.policy import pacing, run_pacing
+
+if TYPE_CHECKING:  # a plain dict at run time: one module fewer on every hook run
+    from governor.guards.result import HookResult
+
+GUARD = "run"
+
+
+def start_run(conn: sqlite3.Connection, session_id: str, config: dict[str, Any], state: budget_state.BudgetState,
+              context: int | None, now: float) -> None:
+    """A person's prompt begins a run: what that prompt's own pacing message covered is not news."""
+    over = context is not None and state.ceiling_tokens is not None and context > state.ceiling_tokens
+    hook_state.save(conn, session_id, GUARD, run_pacing.new_run(now, over), now)
+    run_gate.schedule(session_id, now + float(config["pacing"]["run_check_seconds"]))
+
+
+def band_said(conn: sqlite3.Connection, session_id: str, window: pacing.Window) -> int:
+    """The severity either hook last said in this session during this weekly cycle (0: nothing yet)."""
+    last = hook_state.load(conn, session_id, hook_state.PACING)
+    if not isinstance(last, dict) or float(last.get("at", 0)) < window.start.timestamp():
+        return 0
+    return int(last.get("severity", 0))
+
+
+def run_facts(conn: sqlite3.Connection, config: dict[str, Any], session_id: str, started: float,
+              state: budget_state.BudgetState, now: float) -> run_pacing.RunFacts:
+    units, responses = usage.session_since(conn, config, session_id, started)
+    return run_pacing.RunFacts(started, now, responses, units * state.spent.fraction_per_unit)
+
+
+def load_run(conn: sqlite3.Connection, session_id: str, now: float) -> dict[str, Any]:
+    run = hook_state.load(conn, session_id, GUARD)
+    if isinstance(run, dict) and isinstance(run.get("started"), (int, float)):
+        return run
+    return run_pacing.new_run(now, False)  # no prompt seen (installed mid-run): the run starts here
+
+
+def check(payload: dict[str, Any], config: dict[str, Any], conn: sqlite3.Connection,
+          state: budget_state.BudgetState, now: float) -> HookResult | None:
+    """What this step of the run should hear, if anything; records what was said."""
+    cfg = config["pacing"]
+    session_id = str(payload["session_id"])
+    path = payload.get("transcript_path")
+    context = transcript.last_context_tokens(path) if isinstance(path, str) and path else None
+    run = load_run(conn, session_id, now)
+    facts = run_facts(conn, config, session_id, float(run["started"]), state, now)
+    severity = state.band.severity if state.band else 0
+    over = context is not None and state.ceiling_tokens is not None and context > state.ceiling_tokens
+    clamp = state.spent.source != "local estimate" and pacing.clamp_decision(
+        state.spent.fraction, cfg["hard_clamp_at"], context, state.clamp_ceiling)
+    said = band_said(conn, session_id, state.window)
+    say, new_state = run_pacing.decide(run, facts, severity, said, over, clamp, float(cfg["run_warn_fraction"]))
+    try:
+        if new_state != run:
+            hook_state.save(conn, session_id, GUARD, new_state, now)
+        if say.band or (say.clamp and severity > said):
+            hook_state.save(conn, session_id, hook_state.PACING, {"severity": severity, "at": now}, now)
+    except sqlite3.OperationalError as exc:  # locked: better to risk one repeat than to stall the step
+        log(f"PostToolBatch: run state not saved: {exc}")
+    if not say.anything:
+        return None
+    from governor.policy import pacing_messages, run_messages  # only on the rare step that speaks
+
+    advice = pacing_messages.Advice(
+        spent=state.spent.fraction, source=state.spent.source, projected=state.projected,
+        reset=state.window.reset, now=pacing.as_utc(now), context_tokens=context,
+        ceiling_tokens=state.clamp_ceiling if say.clamp else state.ceiling_tokens,
+    )
+    if say.clamp and cfg["stop_runs_at_clamp"]:
+        return {"stop_reason": run_messages.clamp_stop(advice)}
+    model, person = run_messages.messages(say, advice, facts)
+    return {"system_message": person, "additional_context": model}
+
+
+def handle(payload: dict[str, Any]) -> HookResult | None:
+    if payload.get("agent_id"):  # a sub-agent's step: counted toward the parent, never advised twice
+        return None
+    session_id = payload.get("session_id")
+    now = time.time()
+    if not run_gate.valid_session(session_id) or not run_gate.due(str(session_id), now):
+        return None
+    config = load_config()
+    run_gate.schedule(str(session_id), now + float(config["pacing"]["run_check_seconds"]))
+    if not config["pacing"]["enabled"]:
+        return None
+    conn = db.connect(busy_ms=refresh.INGEST_BUSY_MS)
+    try:
+        path = payload.get("transcript_path")
+        window = refresh.refresh_ledger(conn, config, now, path if isinstance(path, str) and path.endswith(".jsonl")
+                                       else None, event="PostToolBatch")
+        return check(payload, config, conn, budget_state.compute(conn, config, now, window), now)
+    finally:
+        conn.close()
+
+
+ACTIVE_SECONDS = 900  # a run whose session answered within this long is listed as active
+
+
+def run_share(conn: sqlite3.Connection, config: dict[str, Any], session_id: str,
+              state: budget_state.BudgetState) -> run_pacing.RunFacts | None:
+    """This session's current run (for the status line), or None when no run is recorded."""
+    run = hook_state.load(conn, session_id, GUARD)
+    if not isinstance(run, dict) or not isinstance(run.get("started"), (int, float)):
+        return None
+    return run_facts(conn, config, session_id, float(run["started"]), state, state.now)
+
+
+def active_runs(conn: sqlite3.Connection, config: dict[str, Any], state: budget_state.BudgetState
+                ) -> list[dict[str, Any]]:
+    """Runs whose session made a model response in the last ACTIVE_SECONDS, largest share first."""
+    rows = conn.execute(
+        "SELECT h.session_id, h.value, MAX(u.ts) FROM hook_state h JOIN usage u ON u.session_id = h.session_id"
+        " WHERE h.guard=? GROUP BY h.session_id HAVING MAX(u.ts) >= ?", (GUARD, state.now - ACTIVE_SECONDS))
+    runs = []
+    for session_id, _value, last in rows:
+        facts = run_share(conn, config, session_id, state)
+        if facts is None:
+            continue
+        runs.append({"session_id": session_id, "started": pacing.as_utc(facts.started).isoformat(),
+                     "last_response": pacing.as_utc(last).isoformat(), "hours": round(facts.hours, 3),
+                     "responses": facts.responses, "share": round(facts.share, 6),
+                     "share_per_hour": round(facts.share_per_hour, 6)})
+    return sorted(runs, key=lambda r: -r["share"])

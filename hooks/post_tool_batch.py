@@ -1,0 +1,27 @@
+#!/usr/bin/env python3
+"""governor's PostToolBatch hook: pacing inside a long run, once per model step. Fails open; a step with
+no check due costs about an interpreter start (a stamp file read with os alone, no json, no SQLite)."""
+import os
+import sys
+
+if os.environ.get("GOVERNOR_DISABLE", "") not in ("", "0"):  # kill switch: before any import
+    raise SystemExit(0)
+_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.exists(os.path.join(_root, "governor", "__init__.py")):  # a checkout without install
+    sys.path.insert(0, _root)
+data = sys.stdin.buffer.read()
+try:
+    import time
+
+    from governor.guards.run_gate import quick_not_due
+
+    if quick_not_due(data, time.time()):
+        os._exit(0)
+except Exception:  # noqa: BLE001 - any doubt goes to the full, fail-open hook
+    pass
+import io  # noqa: E402
+
+sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+from governor.guards.runtime import run_and_exit  # noqa: E402
+
+run_and_exit("PostToolBatch")
