@@ -32,7 +32,8 @@ def parse(data: bytes | str, limit: int) -> dict[str, Any]:
         raise PayloadError("payload is not a JSON object")
     has_escape = b"\\u" in data if isinstance(data, bytes) else "\\u" in data
     if has_escape:  # cheap: only a payload with \u escapes can hold a lone surrogate
-        payload = _scrub(payload)
+        scrubbed: dict[str, Any] = _scrub(payload)
+        return scrubbed
     return payload
 
 

@@ -22,7 +22,7 @@ from governor.record import Record  # a NamedTuple without exec-compiling one pe
 try:  # what re.compile itself parses with, already imported by `re`: no cost on the hook path
     import re._parser as sre_parse
 except ImportError:  # Python 3.10
-    import sre_parse  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef, unused-ignore]
 
 DEFAULT_SCAN_CHARS = 4000
 _PATTERNS: dict[str, re.Pattern[str] | None] = {}

@@ -238,7 +238,8 @@ def check_kill_switch() -> Check:
 
 def check_router() -> Check:
     """Router patterns that could stall a prompt: vetted out by the router (they never match)."""
-    from governor.config import ConfigError, load_config
+    from governor.config import load_config
+    from governor.errors import ConfigError
     from governor.policy.router import slow_reason
 
     try:
