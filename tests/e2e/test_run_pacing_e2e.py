@@ -94,7 +94,7 @@ def test_a_long_run_hears_the_band_the_crossing_and_its_share_once_each(
     events = [s["hookSpecificOutput"]["hookEventName"] for s in said]
     assert len(models) == 3, models  # the band, the crossing, the run share: each once, in that order
     assert re.fullmatch(r"governor: The week is on pace for 110% of the weekly cap by the reset, \w{3} 00:00 UTC "
-                        r"\(in 3d \d+h\); 22% used \(local estimate\)\. Keep this run lean: avoid re-reading large "
+                        r"\(in 3d \d+h\); 2\d% used \(local estimate\)\. Keep this run lean: avoid re-reading large "
                         r"files and printing long outputs\.", models[0]), models[0]
     assert re.fullmatch(r"governor: This session's context is 3\d\dk tokens, over this week's 350k ceiling\. Finish "
                         r"the current step, then suggest /compact or a fresh session to the person\.", models[1])
