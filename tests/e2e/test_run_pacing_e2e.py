@@ -99,7 +99,9 @@ def test_a_long_run_hears_the_band_the_crossing_and_its_share_once_each(
                         r"files and printing long outputs\.", models[0]), models[0]
     assert re.fullmatch(r"governor: This session's context is 3\d\dk tokens, over this week's 350k ceiling\. Finish "
                         r"the current step, then suggest /compact or a fresh session to the person\.", models[1])
-    assert re.fullmatch(r"governor: This run: 0m, \d+ responses, 0\.6% of the weekly cap; at this rate \d+% more "
+    # The share is said at the first check past the 0.6 % line; how far past depends on how many rows (the
+    # background agent's among them) landed between two checks, so it reads 0.6 or 0.7 % (CI saw both).
+    assert re.fullmatch(r"governor: This run: 0m, \d+ responses, 0\.[67]% of the weekly cap; at this rate \d+% more "
                         r"per hour\.", models[2]), models[2]
     # Each injection reaches the very next request and stays, one copy, in every request after it.
     first_seen = []
