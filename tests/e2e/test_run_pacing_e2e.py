@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from .governor_cli import GOVERNOR_ENV, governor_json, install_governor, seed_heavy_week, seed_transcript, write_budget
+from .governor_cli import (
+    GOVERNOR_ENV,
+    governor,
+    governor_json,
+    install_governor,
+    seed_heavy_week,
+    seed_transcript,
+    write_budget,
+)
 from .mock_anthropic import Reply, Usage, text_reply, tool_reply
 from .runners import ClaudeRun, ClaudeRunner
 from .test_governor_e2e import assert_clean, governor_log_stays_clean, system_texts  # noqa: F401 - autouse
@@ -148,3 +156,85 @@ def test_the_kill_switch_silences_the_run_check(claude: ClaudeRunner, workspace:
     assert not any("governor" in json.dumps(b) for b in claude.mock.messages())
     assert not any("governor" in m for m in run.system_messages())
     assert len(open(memory).read().splitlines()[2]) > 350  # every hook is a no-op, the memory guard too
+
+
+def clamp_week(ws: Workspace, stop: bool) -> None:
+    """A heavy week read as 97 % used on /usage: past the 95 % clamp, so the run is stopped once its context
+    crosses the clamp's ceiling."""
+    heavy_week(ws, projected=1.095)
+    write_budget(ws, pacing={**RUN_CONFIG, "stop_runs_at_clamp": stop})
+    governor(ws, "calibrate", "--week", "97")
+
+
+CLAMP_FACTS = (r"the weekly cap is 97% used \(official\) and this session's context \((\d+)k\) is over the "
+               r"(\d+)k ceiling")
+
+
+def test_at_the_clamp_the_run_is_told_once_to_stop_and_summarise_and_is_not_stopped(
+    claude: ClaudeRunner, workspace: Workspace
+) -> None:
+    clamp_week(workspace, stop=False)
+
+    run, _memory = run_long(claude, workspace)
+
+    assert_clean(run, claude.mock)
+    assert run.result["result"] == "All steps done."  # warn-only by default: the loop goes on
+    bodies = main_bodies(claude)
+    said = [json.loads(r["stdout"]) for r in run.hook_responses("PostToolBatch") if r.get("stdout", "").strip()]
+    clamps = [s for s in said if "Stop here" in s["hookSpecificOutput"]["additionalContext"]]
+    assert len(clamps) == 1, said
+    model = clamps[0]["hookSpecificOutput"]["additionalContext"]
+    facts = re.fullmatch(r"governor: The " + CLAMP_FACTS[4:] + r"\. Stop here: summarise for the person what is "
+                         r"done and what is left, and suggest /compact or a fresh session\.", model)
+    assert facts, model
+    context, ceiling = int(facts[1]), int(facts[2])
+    # The check reads the transcript's last row, which Claude Code may write a moment after the step's hooks:
+    # the clamp is said at the step that crossed or the next one, with the context that step had.
+    step = step_with_context(context)
+    assert context > ceiling and step in (first_step_over(ceiling), first_step_over(ceiling) + 1)
+    assert re.fullmatch(r"governor: The " + CLAMP_FACTS[4:] + r": the model was asked to stop and summarise\.",
+                        clamps[0]["systemMessage"])
+    label = "PostToolBatch hook additional context: " + model
+    carried = [i for i, b in enumerate(bodies) if label in "".join(system_texts(b))]
+    assert carried[0] == step + 1 and carried == list(range(carried[0], len(bodies)))
+
+
+def first_step_over(ceiling_k: int) -> int:
+    return next(step for step in range(STEPS) if context_at(step) // 1000 > ceiling_k)
+
+
+def step_with_context(context_k: int) -> int:
+    return next(step for step in range(STEPS) if context_at(step) // 1000 == context_k)
+
+
+def test_stop_runs_at_clamp_ends_the_loop_at_the_step_that_crossed_and_the_reason_reaches_the_next_turn(
+    claude: ClaudeRunner, workspace: Workspace
+) -> None:
+    clamp_week(workspace, stop=True)
+
+    run, _memory = run_long(claude, workspace)
+
+    stops = [r for r in run.hook_responses("PostToolBatch") if r.get("exit_code") == 2]
+    assert len(stops) == 1 and stops[0]["stdout"] == ""
+    facts = re.fullmatch(r"governor stopped this run: " + CLAMP_FACTS + r"\. Summarise what is done; /compact or "
+                         r"start a fresh session before going on \(pacing\.stop_runs_at_clamp\)\.\n",
+                         stops[0]["stderr"])
+    assert facts, stops[0]["stderr"]
+    step = step_with_context(int(facts[1]))
+    assert step in (first_step_over(int(facts[2])), first_step_over(int(facts[2])) + 1)
+    # Claude Code 2.1.328 sends no further request: the step the hook stopped was the last one served. (The
+    # hook reads the context from the transcript's last row, which can lag the step by one row.)
+    assert len(main_bodies(claude)) in (step + 1, step + 2)
+    assert run.result["subtype"] == "success" and run.result["result"] == ""
+    # The reason is kept in the transcript as a hook_stopped_continuation attachment ...
+    attachments = [r["attachment"] for r in run.transcript_rows() if r.get("type") == "attachment"
+                   and r["attachment"].get("type") == "hook_stopped_continuation"]
+    assert len(attachments) == 1 and stops[0]["stderr"] in attachments[0]["message"]
+    # The person's next prompt in that session meets the prompt hook's clamp: the same facts, nothing sent.
+    served = len(claude.mock.messages())
+    again = claude.run("what is left?", env=GOVERNOR_ENV, args=["--resume", run.session_id], allowed_tools=None)
+    assert len(claude.mock.messages()) == served
+    assert again.result["result"].startswith(
+        "UserPromptSubmit operation blocked by hook:\ngovernor: paused this prompt: the weekly cap is 97% used "
+        "(official), resets ") and f"this session's context is {facts[1]}k tokens, over the {facts[2]}k ceiling" \
+        in again.result["result"], again.result["result"]
