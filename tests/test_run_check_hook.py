@@ -130,6 +130,39 @@ def test_stop_runs_at_clamp_exits_2_with_the_reason(tmp_path: Path) -> None:
     assert run_hook("post_tool_batch.py", batch(transcript)).returncode == 0  # said once per run
 
 
+def test_a_sub_agent_hears_only_the_clamp_once_on_its_own_context() -> None:
+    from tests.helpers import assistant_row, jsonl
+    from tests.test_prompt_hook import record_official_week
+
+    transcript = write_week(context=100_000)  # the parent's own context is small: the parent is not clamped
+    write_budget(caps={"max20x": cap_for(1.4)}, pacing={"run_check_seconds": 0})
+    record_official_week(97.0)
+    agent_file = transcript.with_suffix("") / "subagents" / "agent-a1b2.jsonl"
+    agent_file.parent.mkdir(parents=True)
+
+    def agent_step(context: int, n: int) -> dict | None:
+        with open(agent_file, "a") as fh:
+            fh.write(jsonl([assistant_row(f"msg_sub_{n}", f"req_sub_{n}", session_id=SESSION,
+                                          timestamp=iso(time.time()), input_tokens=50, output_tokens=100,
+                                          cache_creation=0, cache_read=context - 50, sidechain=True,
+                                          agentId="a1b2")]))
+        out = run_hook("post_tool_batch.py", batch(transcript, agent_id="a1b2", agent_type="general-purpose"))
+        assert out.returncode == 0 and out.stderr == b""
+        return json.loads(out.stdout) if out.stdout.strip() else None
+
+    assert agent_step(120_000, 1) is None  # the week is at 97 % but this agent's context is small
+    said = agent_step(600_000, 2)
+    assert said is not None
+    assert re.fullmatch(r"governor: The weekly cap is 97% used \(official\) and this session's context \(600k\) is "
+                        r"over the \d+k ceiling\. Stop here: summarise for the person what is done and what is left, "
+                        r"and suggest /compact or a fresh session\.",
+                        said["hookSpecificOutput"]["additionalContext"]), said
+    assert agent_step(620_000, 3) is None  # once per agent
+    assert step(transcript) is not None  # the parent's run check still says its own facts (the band)
+    other = run_hook("post_tool_batch.py", batch(transcript, agent_id="c3d4"))  # another agent, no file yet
+    assert other.returncode == 0 and other.stdout == b""
+
+
 def test_status_and_the_status_line_show_an_active_run_past_the_warn_share() -> None:
     from tests.helpers import run_cli
 

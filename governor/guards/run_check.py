@@ -4,12 +4,13 @@ PostToolBatch fires once per model step. The gate (guards.run_gate, one small fi
 lets a check through at most once per pacing.run_check_seconds; the check brings this session's
 transcript into the ledger the way the prompt hook does, computes the budget state, and speaks only
 on a change. The run's own state lives in hook_state under GUARD; the band's under the prompt hook's
-key, so a band said by either hook counts for both. A sub-agent's step returns at once: its
-responses carry the parent's session id and are counted at the parent's next check.
+key, so a band said by either hook counts for both. A sub-agent's responses carry the parent's session
+id and are counted at the parent's next check; its own steps (gated apart) hear only the clamp, once.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
@@ -92,23 +93,64 @@ def check(payload: dict[str, Any], config: dict[str, Any], conn: sqlite3.Connect
     return {"system_message": person, "additional_context": model}
 
 
-def handle(payload: dict[str, Any]) -> HookResult | None:
-    if payload.get("agent_id"):  # a sub-agent's step: counted toward the parent, never advised twice
+def sub_agent_transcript(transcript_path: str, agent_id: str) -> str:
+    """Where Claude Code 2.1.328 keeps a sub-agent's rows: `<session>/subagents/agent-<id>.jsonl`."""
+    return os.path.join(transcript_path[: -len(".jsonl")], "subagents", f"agent-{agent_id}.jsonl")
+
+
+def check_sub_agent(payload: dict[str, Any], config: dict[str, Any], conn: sqlite3.Connection,
+                    state: budget_state.BudgetState, agent_id: str, now: float) -> HookResult | None:
+    """A sub-agent hears only the clamp, once, judged on its own context: its usage already counts toward
+    the parent's run, whose checks say the rest. A background agent can go on long after the parent's
+    loop is idle, so without this nothing would reach it at a near-lockout."""
+    cfg = config["pacing"]
+    session_id, path = str(payload["session_id"]), str(payload["transcript_path"])
+    guard = f"{GUARD}:{agent_id}"
+    if hook_state.load(conn, session_id, guard):
         return None
+    context = transcript.last_context_tokens(sub_agent_transcript(path, agent_id), sidechain=True)
+    clamp = state.spent.source != "local estimate" and pacing.clamp_decision(
+        state.spent.fraction, cfg["hard_clamp_at"], context, state.clamp_ceiling)
+    if not clamp:
+        return None
+    try:
+        hook_state.save(conn, session_id, guard, True, now)
+    except sqlite3.OperationalError as exc:
+        log(f"PostToolBatch: sub-agent clamp not saved: {exc}")
+    from governor.policy import pacing_messages, run_messages  # only on the rare step that speaks
+
+    advice = pacing_messages.Advice(
+        spent=state.spent.fraction, source=state.spent.source, projected=state.projected,
+        reset=state.window.reset, now=pacing.as_utc(now), context_tokens=context, ceiling_tokens=state.clamp_ceiling,
+    )
+    if cfg["stop_runs_at_clamp"]:
+        return {"stop_reason": run_messages.clamp_stop(advice)}
+    model, person = run_messages.messages(run_pacing.Say(clamp=True), advice, run_pacing.RunFacts(now, now, 0, 0.0))
+    return {"system_message": person, "additional_context": model}
+
+
+def handle(payload: dict[str, Any]) -> HookResult | None:
     session_id = payload.get("session_id")
+    agent_id = payload.get("agent_id")  # a sub-agent's step: counted toward the parent, only the clamp said
+    path = payload.get("transcript_path")
+    path = path if isinstance(path, str) and path.endswith(".jsonl") else None
+    if agent_id is not None and not (path and run_gate.valid_session(agent_id)):
+        return None
     now = time.time()
-    if not run_gate.valid_session(session_id) or not run_gate.due(str(session_id), now):
+    gate = f"{session_id}.{agent_id}" if agent_id else session_id
+    if not run_gate.valid_session(session_id) or not run_gate.valid_session(gate) or not run_gate.due(str(gate), now):
         return None
     config = load_config()
-    run_gate.schedule(str(session_id), now + float(config["pacing"]["run_check_seconds"]))
-    if not config["pacing"]["enabled"]:
+    run_gate.schedule(str(gate), now + float(config["pacing"]["run_check_seconds"]))
+    if not config["pacing"]["enabled"] or (agent_id and config["pacing"]["hard_clamp_at"] is None):
         return None
     conn = db.connect(busy_ms=refresh.INGEST_BUSY_MS)
     try:
-        path = payload.get("transcript_path")
-        window = refresh.refresh_ledger(conn, config, now, path if isinstance(path, str) and path.endswith(".jsonl")
-                                       else None, event="PostToolBatch")
-        return check(payload, config, conn, budget_state.compute(conn, config, now, window), now)
+        window = refresh.refresh_ledger(conn, config, now, path, event="PostToolBatch")
+        state = budget_state.compute(conn, config, now, window)
+        if agent_id:
+            return check_sub_agent(payload, config, conn, state, str(agent_id), now)
+        return check(payload, config, conn, state, now)
     finally:
         conn.close()
 

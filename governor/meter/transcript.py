@@ -247,17 +247,18 @@ def project_of(path: str, root: str) -> str:
     return head if head not in (".", "..") else os.path.basename(os.path.dirname(path))
 
 
-def last_context_tokens(path: str, tail_bytes: int = 1 << 20) -> int | None:
+def last_context_tokens(path: str, tail_bytes: int = 1 << 20, sidechain: bool = False) -> int | None:
     """Context size of the session's last response (input + cache creation + cache read), read from the
-    end of the transcript; None when the file has no usage row in its last `tail_bytes`."""
+    end of the transcript; None when the file has no usage row in its last `tail_bytes`. A sub-agent's
+    own file (`sidechain=True`) holds only sidechain rows, which a session's context otherwise skips."""
     for size in (64 * 1024, tail_bytes):  # the last response is nearly always in the last 64 KB
-        found = _last_context(path, size)
+        found = _last_context(path, size, sidechain)
         if found is not None:
             return found
     return None
 
 
-def _last_context(path: str, tail_bytes: int) -> int | None:
+def _last_context(path: str, tail_bytes: int, sidechain: bool) -> int | None:
     try:
         data = read_tail(path, tail_bytes)
     except (OSError, ValueError):  # ValueError: a NUL or a lone surrogate in the name
@@ -269,7 +270,7 @@ def _last_context(path: str, tail_bytes: int) -> int | None:
             row = json.loads(line)
         except (ValueError, RecursionError):
             continue
-        if isinstance(row, dict) and row.get("isSidechain"):
+        if isinstance(row, dict) and bool(row.get("isSidechain")) != sidechain:
             continue
         try:
             record = record_from_row(row, "")
