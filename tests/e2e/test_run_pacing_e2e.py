@@ -238,3 +238,36 @@ def test_stop_runs_at_clamp_ends_the_loop_at_the_step_that_crossed_and_the_reaso
         "UserPromptSubmit operation blocked by hook:\ngovernor: paused this prompt: the weekly cap is 97% used "
         "(official), resets ") and f"this session's context is {facts[1]}k tokens, over the {facts[2]}k ceiling" \
         in again.result["result"], again.result["result"]
+
+
+def test_a_lone_background_sub_agent_past_the_clamp_is_told_once_to_stop(
+    claude: ClaudeRunner, workspace: Workspace
+) -> None:
+    clamp_week(workspace, stop=False)
+    claude.mock.queue(
+        tool_reply("Agent", {"description": "long side task", "subagent_type": "general-purpose",
+                             "prompt": f"{SUB_MARKER}: echo many times"}),
+        text_reply("Started the side task."), text_reply("Side task finished."))
+    sub_steps = 24
+    claude.mock.queue_for(SUB_MARKER, *[
+        tool_reply("Bash", {"command": f"echo sub{i}", "description": "echo"},
+                   usage=Usage(50, 100, context_at(i) - 2050, 0, 2000)) for i in range(sub_steps)],
+        text_reply("side task done"))
+
+    run = claude.run("start the long side task", env=GOVERNOR_ENV, allowed_tools="Bash(echo:*) Agent", timeout=600)
+
+    assert_clean(run, claude.mock)
+    subs = [r for r in run.hook_responses("PostToolBatch") if r.get("stdout", "").strip()]
+    assert len(subs) == 1, subs
+    model = json.loads(subs[0]["stdout"])["hookSpecificOutput"]["additionalContext"]
+    facts = re.fullmatch(r"governor: The " + CLAMP_FACTS[4:] + r"\. Stop here: summarise for the person what is "
+                         r"done and what is left, and suggest /compact or a fresh session\.", model)
+    assert facts, model
+    step = step_with_context(int(facts[1]))
+    assert step in (first_step_over(int(facts[2])), first_step_over(int(facts[2])) + 1)
+    sub_bodies = [b for b in claude.mock.messages() if SUB_MARKER in json.dumps(b.get("messages", [{}])[0])]
+    label = "PostToolBatch hook additional context: " + model
+    carried = [i for i, b in enumerate(sub_bodies) if label in "".join(system_texts(b))]
+    assert carried == list(range(step + 1, len(sub_bodies))), carried  # the agent's next request on
+    parent = [b for b in claude.mock.messages() if b not in sub_bodies and b.get("tools")]
+    assert not any(label in "".join(system_texts(b)) for b in parent)  # the parent was not told the agent's clamp
