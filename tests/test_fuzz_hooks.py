@@ -20,7 +20,7 @@ from tests.test_memory_hook import memory_index
 
 HOOKS = {"user_prompt_submit.py": "UserPromptSubmit", "post_tool_use.py": "PostToolUse",
          "session_start.py": "SessionStart", "statusline.py": "StatusLine",
-         "codex_user_prompt_submit.py": "UserPromptSubmit"}
+         "codex_user_prompt_submit.py": "UserPromptSubmit", "post_tool_batch.py": "PostToolBatch"}
 MAX_RSS_KB = 200 * 1024
 
 
@@ -78,6 +78,7 @@ def _payload(rng: random.Random, files: list[str], event: str, memory: str) -> b
         "tool_name": rng.choice(["Write", "Edit"]), "source": rng.choice(["user", "startup", None]),
         "tool_input": {"file_path": rng.choice([*files, memory])},
         "rate_limits": {"seven_day": _value(rng, files), "five_hour": _value(rng, files)},
+        "agent_id": rng.choice([None, "a1b2", "../up", 7, "\ud800"]), "tool_calls": _value(rng, files),
     }
     for _ in range(rng.randrange(4)):
         base[rng.choice(list(base))] = _value(rng, files)
