@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "status",
     "daily",
     "sessions",
+    "blocks",
     "report",
     "tier",
     "calibrate",
