@@ -147,6 +147,36 @@ class WeekReset(_Section):
 
 class Week(_Section):
     resets: WeekReset = WeekReset()
+    # Override the learned hour-of-week rhythm (policy/rhythm.py): the hours and days you work, read in
+    # resets.zone; the projection spreads what is left over those hours only.
+    active_hours: str | None = None  # "09:00-18:00"; an end before the start wraps past midnight
+    active_days: list[str] | None = None  # ["monday", ..., "friday"]
+
+    @field_validator("active_hours")
+    @classmethod
+    def _active_hours(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+        if not m:
+            raise ValueError('must be "HH:MM-HH:MM", e.g. "09:00-18:00"')
+        lo, hi = int(m[1]) * 60 + int(m[2]), int(m[3]) * 60 + int(m[4])
+        if int(m[2]) > 59 or int(m[4]) > 59 or lo > 24 * 60 or hi > 24 * 60:
+            raise ValueError("hours must be 00:00-24:00")
+        if lo == hi:
+            raise ValueError("start and end are the same: no active hours")
+        return f"{lo // 60:02d}:{lo % 60:02d}-{hi // 60:02d}:{hi % 60:02d}"
+
+    @field_validator("active_days")
+    @classmethod
+    def _active_days(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        days = [d.strip().lower() for d in value]
+        bad = [d for d in days if d not in WEEKDAYS]
+        if bad or not days:
+            raise ValueError(f"must be a non-empty list of {', '.join(WEEKDAYS)}")
+        return sorted(set(days), key=WEEKDAYS.index)
 
 
 class Band(_Section):
@@ -159,6 +189,11 @@ class Band(_Section):
 class Pacing(_Section):
     enabled: bool = True
     rate_window_hours: float = Field(24, gt=0, le=168)
+    # "rhythm": the rest of the week by your own hour-of-week profile (recent rate until there is
+    # history); "recent_rate": the last rate_window_hours stretched over every hour left.
+    projection: Literal["rhythm", "recent_rate"] = "rhythm"
+    quiet_first_hours: float = Field(12, ge=0, le=168)  # no pacing band this early in a cycle ...
+    quiet_unless_spent: float = Field(0.10, gt=0, le=1.5)  # ... unless this much of the cap is spent
     bands: list[Band] = [
         Band(projected_at=1.3, ceiling_tokens=250_000),
         Band(projected_at=1.1, ceiling_tokens=350_000),

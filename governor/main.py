@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "daily",
     "sessions",
     "blocks",
+    "backtest",
     "report",
     "tier",
     "calibrate",

@@ -30,10 +30,29 @@ def run(args: argparse.Namespace) -> int:
     conn, _stats, config = refreshed(args)
     official.import_claude_json(conn, now, float(config["calibration"]["claude_json_max_age_minutes"]))
     data = build(conn, config, now, week_days=True)
+    data["projection_audit"] = audit_summary(conn, config, now)
     if args.json:
         tables.print_json(data)
     else:
         print(render(data))
+        if data["projection_audit"]["line"]:
+            print(data["projection_audit"]["line"])
     return 0
+
+
+def audit_summary(conn: Any, config: dict[str, Any], now: float) -> dict[str, Any]:
+    """The projection audit brought up to date (lead moments reached, cycles reset) and summarised; a busy
+    ledger only skips the update."""
+    import sqlite3
+
+    from governor.meter import budget_state, projection_audit
+
+    try:
+        projection_audit.update(conn, config, now, budget_state.compute(conn, config, now))
+    except sqlite3.OperationalError as exc:  # another writer holds the ledger: summarise what is there
+        from governor.log import log
+
+        log(f"status: projection audit not updated: {exc}")
+    return projection_audit.summary(conn)
 
 

@@ -7,8 +7,8 @@ import sqlite3
 from datetime import timedelta
 from typing import Any
 
-from governor.meter import official, usage
-from governor.policy import calibrate, pacing
+from governor.meter import official, rhythm_history, usage
+from governor.policy import calibrate, pacing, rhythm
 from governor.policy.calibrate import Capture, Spent
 from governor.record import Record  # a NamedTuple without exec-compiling one per class
 
@@ -24,6 +24,8 @@ class BudgetState(Record):
     rate_units_per_hour: float
     rate_fraction_per_hour: float  # α x rate_units_per_hour + β: the whole account's, not this machine's
     projected: float
+    projection_model: str  # "rhythm" | "recent_rate" (see projection())
+    early_quiet: bool  # early in the cycle and little spent: no band (policy/rhythm.early_quiet)
     band: pacing.Band | None
     ceiling_tokens: int | None  # the /compact advice threshold of the current band
     clamp_ceiling: int | None  # the ceiling the hard clamp compares against
@@ -56,9 +58,10 @@ def compute(
     rate = pacing.rate_per_hour(recent, rate_hours, window.hours_elapsed(now))
     # This machine's recent rate through α, plus the unseen surfaces' β (0 unless the two-rate model).
     rate_fraction = rate * spent.fraction_per_unit + spent.background_per_hour
-    projected = pacing.project(spent.fraction, rate_fraction, window.hours_left(now))
+    projected, model = projection(conn, config, window, now, spent, rate_start, recent, rate)
     bands = config["pacing"]["bands"]
-    band = pacing.band_for(projected, bands)
+    quiet = rhythm.early_quiet(window.hours_elapsed(now), spent.fraction, config["pacing"])
+    band = None if quiet else pacing.band_for(projected, bands)
     return BudgetState(
         now=now,
         window=window,
@@ -67,11 +70,29 @@ def compute(
         rate_units_per_hour=rate,
         rate_fraction_per_hour=rate_fraction,
         projected=projected,
+        projection_model=model,
+        early_quiet=quiet,
         band=band,
         ceiling_tokens=band.ceiling_tokens if band else None,
         clamp_ceiling=pacing.clamp_ceiling(projected, bands),
         five_hour=official.latest(conn, FIVE_HOUR, now),
     )
+
+
+def projection(conn: sqlite3.Connection, config: dict[str, Any], window: pacing.Window, now: float, spent: Spent,
+               rate_start: float, recent_units: float, rate: float) -> tuple[float, str]:
+    """The fraction of the cap at reset and the model that projected it: the rhythm model (policy/rhythm.py)
+    once there is history or an active-hours override, else (or with pacing.projection "recent_rate")
+    the recent rate over every hour left. Units go through α; the unseen surfaces' β runs every hour."""
+    hours_left = window.hours_left(now)
+    if config["pacing"].get("projection", "rhythm") == "rhythm":
+        ahead = rhythm_history.units_ahead(conn, config, window.start.timestamp(), now, window.reset.timestamp(),
+                                           rate_start, recent_units, rate)
+        if ahead is not None:
+            base = pacing.project(spent.fraction, spent.background_per_hour, hours_left)
+            return base + max(0.0, ahead * spent.fraction_per_unit), "rhythm"
+    rate_fraction = rate * spent.fraction_per_unit + spent.background_per_hour
+    return pacing.project(spent.fraction, rate_fraction, hours_left), "recent_rate"
 
 
 def as_json(state: BudgetState) -> dict[str, Any]:
@@ -107,7 +128,8 @@ def as_json(state: BudgetState) -> dict[str, Any]:
             "units_per_hour": round(state.rate_units_per_hour, 3),
             "fraction_per_hour": round(state.rate_fraction_per_hour, 8),
         },
-        "projected": {"fraction": round(state.projected, 6)},
+        "projected": {"fraction": round(state.projected, 6), "model": state.projection_model,
+                      "early_quiet": state.early_quiet},
         "band": None
         if state.band is None
         else {"projected_at": state.band.projected_at, "severity": state.band.severity},
