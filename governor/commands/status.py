@@ -47,12 +47,13 @@ def audit_summary(conn: Any, config: dict[str, Any], now: float) -> dict[str, An
 
     from governor.meter import budget_state, projection_audit
 
+    state = budget_state.compute(conn, config, now)
     try:
-        projection_audit.update(conn, config, now, budget_state.compute(conn, config, now))
+        projection_audit.update(conn, config, now, state)
     except sqlite3.OperationalError as exc:  # another writer holds the ledger: summarise what is there
         from governor.log import log
 
         log(f"status: projection audit not updated: {exc}")
-    return projection_audit.summary(conn)
+    return projection_audit.summary(conn, state.window)
 
 

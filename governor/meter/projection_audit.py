@@ -51,13 +51,11 @@ def update(conn: sqlite3.Connection, config: dict[str, Any], now: float,
     with db.transaction(conn):
         for window in _windows(current, CYCLES):
             reset = window.reset.timestamp()
-            if reset <= float(first):  # before the ledger begins: nothing to say about it
+            if window.start.timestamp() < float(first):  # the ledger does not cover the cycle: no audit
                 continue
             have = {r[0] for r in conn.execute("SELECT lead_h FROM projection_audit WHERE reset=?", (reset,))}
             for lead in audit.due_leads(reset, now, have):
                 moment = audit.lead_moment(reset, lead)
-                if moment <= float(first):
-                    continue
                 live = state is not None and window == current and audit.is_live(reset, lead, now)
                 seen = state if live and state is not None else budget_state.compute(conn, config, moment, window)
                 conn.execute("INSERT INTO projection_audit VALUES(?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
@@ -70,13 +68,17 @@ def update(conn: sqlite3.Connection, config: dict[str, Any], now: float,
                              (end.spent.fraction, end.spent.source, reset))
 
 
-def summary(conn: sqlite3.Connection, cycles: int = CYCLES) -> dict[str, Any]:
-    """`projection_audit` of `governor status --json`: MAE per lead over the last finalised cycles, and
+def summary(conn: sqlite3.Connection, current: pacing.Window, cycles: int = CYCLES) -> dict[str, Any]:
+    """`projection_audit` of `governor status --json`: MAE per lead over the last finalised cycles of the
+    current reset schedule (a reset whole weeks from `current`'s: records made while the reset was anchored
+    elsewhere, e.g. budget.json's before the first official capture, are kept but not summarised), and
     each of those cycles' records."""
     _ensure(conn)
+    week_s = 7 * 86400
+    phase = current.reset.timestamp() % week_s
     resets = [r[0] for r in conn.execute(
-        "SELECT DISTINCT reset FROM projection_audit WHERE final IS NOT NULL ORDER BY reset DESC LIMIT ?",
-        (cycles,))]
+        "SELECT DISTINCT reset FROM projection_audit WHERE final IS NOT NULL ORDER BY reset DESC")
+        if min(abs(r[0] % week_s - phase), week_s - abs(r[0] % week_s - phase)) < 60][:cycles]
     rows = conn.execute(
         "SELECT reset, lead_h, projected, spent, model, at, how, final, final_source FROM projection_audit"
         f" WHERE reset IN ({','.join('?' * len(resets))}) ORDER BY reset DESC, lead_h DESC", resets,
