@@ -38,7 +38,10 @@ def write_weeks(root: Path, start: float, end: float, seed: int = 7) -> int:
         while ts < min(day + 86400, end):
             hour = (ts - day) / 3600
             busy = not weekend and 9 <= hour < 18
-            ts += rng.uniform(120, 360) if busy else rng.uniform(2400, 6000) if not weekend else rng.uniform(9000, 20000)
+            if busy:
+                ts += rng.uniform(120, 360)
+            else:
+                ts += rng.uniform(9000, 20000) if weekend else rng.uniform(2400, 6000)
             if ts >= min(day + 86400, end):
                 break
             n += 1

@@ -50,7 +50,7 @@ def update(conn: sqlite3.Connection, config: dict[str, Any], now: float,
     current = state.window if state is not None else budget_state.current_window(conn, config, now)
     with db.transaction(conn):
         for window in _windows(current, CYCLES):
-            reset = window.reset.timestamp()
+            reset = float(round(window.reset.timestamp()))  # the key: whole seconds
             if window.start.timestamp() < float(first):  # the ledger does not cover the cycle: no audit
                 continue
             have = {r[0] for r in conn.execute("SELECT lead_h FROM projection_audit WHERE reset=?", (reset,))}
@@ -63,7 +63,7 @@ def update(conn: sqlite3.Connection, config: dict[str, Any], now: float,
                               now if live else moment, "live" if live else "replay"))
             if reset <= now and conn.execute("SELECT 1 FROM projection_audit WHERE reset=? AND final IS NULL",
                                              (reset,)).fetchone():
-                end = budget_state.compute(conn, config, reset - 1, window)
+                end = budget_state.compute(conn, config, window.reset.timestamp() - 1, window)
                 conn.execute("UPDATE projection_audit SET final=?, final_source=? WHERE reset=? AND final IS NULL",
                              (end.spent.fraction, end.spent.source, reset))
 

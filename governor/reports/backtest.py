@@ -69,8 +69,8 @@ def render(data: dict[str, Any]) -> str:
     detail = [[c["reset"][:16].replace("T", " "), fmt.fmt_pct(c["final_pct"] / 100)]
               + [f"{lead['recent_rate_pct']:.0f}% / {lead['rhythm_pct']:.0f}%" for lead in c["leads"]]
               for c in data["cycles"]]
-    out += "\n\n" + tables.table(["reset (UTC)", "final"] + [f"{lead} h: rate / rhythm" for lead in data["leads_hours"]],
-                                 detail)
+    detail_headers = ["reset (UTC)", "final"] + [f"{lead} h: rate / rhythm" for lead in data["leads_hours"]]
+    out += "\n\n" + tables.table(detail_headers, detail)
     out += (f"\n\n{len(data['cycles'])} past cycle(s) replayed from the ledger; points of the cap"
             " (local weighted units, no calibration); bias > 0: projected too high.")
     return out
