@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
-from tests.helpers import REPO_ROOT, run_cli
-from tests.test_ccusage_parity import ccusage_binary
+from tests.helpers import run_cli
+from tests.test_ccusage_parity import ccusage_binary, trap_free_corpus
 
 
 def _epoch(iso: str) -> float:
@@ -25,14 +24,8 @@ def _epoch(iso: str) -> float:
 
 def test_blocks_equal_ccusage_blocks_token_totals_per_block(tmp_path: Path) -> None:
     binary = ccusage_binary()
-    sys.path.insert(0, str(REPO_ROOT / "bench"))
-    try:
-        from gen_corpus import generate
-    finally:
-        sys.path.pop(0)
-    corpus = tmp_path / "corpus"
     # Sparse enough over ten days that idle stretches of more than five hours split the blocks.
-    generate(str(corpus), size_mb=5, days=10, seed=11, use_1h=True, max_context=190_000)
+    corpus = trap_free_corpus(tmp_path / "corpus", size_mb=5, days=10, seed=11)
     ours = json.loads(run_cli("blocks", "--json", "--claude-dir", str(corpus)).stdout)["blocks"]
     env = {**os.environ, "CLAUDE_CONFIG_DIR": str(corpus)}
     proc = subprocess.run([str(binary), "claude", "blocks", "--json", "--offline"], env=env,

@@ -45,15 +45,20 @@ def ccusage_binary() -> Path:
     return binary
 
 
-def test_daily_equals_ccusage_tokens_exactly_and_cost_within_one_percent(tmp_path: Path) -> None:
-    binary = ccusage_binary()
+def trap_free_corpus(corpus: Path, size_mb: float, days: float, seed: int) -> Path:
+    """bench/gen_corpus.py's corpus with every prompt under 200k tokens (see the module docstring)."""
     sys.path.insert(0, str(REPO_ROOT / "bench"))
     try:
         from gen_corpus import generate
     finally:
         sys.path.pop(0)
-    corpus = tmp_path / "corpus"
-    generate(str(corpus), size_mb=6, days=6, seed=5, use_1h=True, max_context=190_000)
+    generate(str(corpus), size_mb=size_mb, days=days, seed=seed, use_1h=True, max_context=190_000)
+    return corpus
+
+
+def test_daily_equals_ccusage_tokens_exactly_and_cost_within_one_percent(tmp_path: Path) -> None:
+    binary = ccusage_binary()
+    corpus = trap_free_corpus(tmp_path / "corpus", size_mb=6, days=6, seed=5)
     ours = json.loads(run_cli("daily", "--json", "--tz", "UTC", "--claude-dir", str(corpus)).stdout)
     env = {**os.environ, "CLAUDE_CONFIG_DIR": str(corpus)}
     proc = subprocess.run([str(binary), "claude", "daily", "--json", "--offline", "-z", "UTC"], env=env,
