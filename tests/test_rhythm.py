@@ -145,3 +145,22 @@ def test_a_first_hour_burst_raises_no_band(tmp_path: Path) -> None:
     data = json.loads(run_cli("status", "--json").stdout)
     assert data["projected"]["fraction"] > 1.3 and data["projected"]["early_quiet"] is True
     assert data["band"] is None and data["hook_would_say"] is None
+
+
+def test_the_learned_history_counts_the_ledgers_weighted_units() -> None:
+    """The hour-of-week sums (weighted in SQL, from the hourly roll-up) add up to what usage.weighted_between
+    counts over the same weeks, and a week the ledger does not cover entirely is not history."""
+    from governor.config import load_config
+    from governor.meter import db, rhythm_history, usage
+
+    now = time.time()
+    start = monday_utc(now)
+    write_weeks(projects_root(), start - 2 * 7 * 86400 - 86400, now)
+    run_cli("daily")
+    conn, config = db.connect(), load_config()
+    by_hour, weeks = rhythm_history.history(conn, config, start)
+    assert weeks == 2 and len(by_hour) > 100
+    assert sum(by_hour.values()) == pytest.approx(
+        usage.weighted_between(conn, config, start - 2 * 7 * 86400, start), rel=1e-9)
+    assert rhythm_history.history(conn, config, start - 2 * 7 * 86400)[1] == 0
+    conn.close()

@@ -10,7 +10,6 @@ from typing import Any
 
 from governor.meter import usage
 from governor.policy import pricing, rhythm
-from governor.policy.pricing import Tokens
 
 WEEK_S = 7 * 86400
 
@@ -27,15 +26,19 @@ def history(conn: sqlite3.Connection, config: dict[str, Any], cycle_start: float
         return {}, 0
     lo = math.ceil((cycle_start - weeks * WEEK_S) / 3600)
     hi = math.floor(cycle_start / 3600)
+    w = config["weights"]
+    # Σ tokens × weight in SQL (pricing.weighted_units before its model multiplier), per hour of week and model
     rows = conn.execute(
-        f"SELECT hour % {rhythm.HOURS_OF_WEEK}, model, SUM(input), SUM(output), SUM(cache_creation),"
-        " SUM(cache_read) FROM usage_hourly WHERE hour >= ? AND hour < ? GROUP BY 1, 2",
-        (lo, hi),
+        f"SELECT hour % {rhythm.HOURS_OF_WEEK}, model, SUM(input) * ? + SUM(output) * ? + SUM(cache_creation) * ?"
+        " + SUM(cache_read) * ? FROM usage_hourly WHERE hour >= ? AND hour < ? GROUP BY 1, 2",
+        (w["input"], w["output"], w["cache_creation"], w["cache_read"], lo, hi),
     )
     units: dict[int, float] = {}
-    for how, model, *sums in rows:
-        tokens = Tokens(*(int(v or 0) for v in sums))
-        units[int(how)] = units.get(int(how), 0.0) + pricing.weighted_units(tokens, model, config)
+    factor: dict[str, float] = {}  # the model multiplier, looked up once per model (it matches patterns)
+    for how, model, raw in rows:
+        if model not in factor:
+            factor[model] = pricing.multiplier(model, config)[0]
+        units[int(how)] = units.get(int(how), 0.0) + float(raw or 0) * factor[model]
     return units, weeks
 
 
