@@ -145,6 +145,7 @@ def test_a_first_hour_burst_raises_no_band(tmp_path: Path) -> None:
     data = json.loads(run_cli("status", "--json").stdout)
     assert data["projected"]["fraction"] > 1.3 and data["projected"]["early_quiet"] is True
     assert data["band"] is None and data["hook_would_say"] is None
+    assert "at reset · early in the cycle: governor stays quiet" in run_cli("status").stdout
 
 
 def test_the_learned_history_counts_the_ledgers_weighted_units() -> None:
@@ -164,3 +165,17 @@ def test_the_learned_history_counts_the_ledgers_weighted_units() -> None:
         usage.weighted_between(conn, config, start - 2 * 7 * 86400, start), rel=1e-9)
     assert rhythm_history.history(conn, config, start - 2 * 7 * 86400)[1] == 0
     conn.close()
+
+
+def test_an_override_shapes_the_projection_without_history() -> None:
+    """Two days of use and no whole week before: the recent rate, until active hours are declared."""
+    now = time.time()
+    write_budget(tier="pro")
+    write_weeks(projects_root(), now - 2 * 86400, now)
+    plain = json.loads(run_cli("status", "--json").stdout)
+    assert plain["projected"]["model"] == "recent_rate"
+    write_budget(tier="pro", week={"active_hours": "09:00-18:00", "active_days": ["saturday"]})
+    shaped = json.loads(run_cli("status", "--json").stdout)
+    assert shaped["projected"]["model"] == "rhythm"
+    assert shaped["spent"]["fraction"] == plain["spent"]["fraction"]
+    assert shaped["projected"]["fraction"] != pytest.approx(plain["projected"]["fraction"], abs=1e-4)

@@ -119,6 +119,7 @@ def render(d: dict[str, Any]) -> str:
             f" · band ≥{fmt.fmt_pct(d['band']['projected_at'])}: advise /compact above "
             f"{fmt.fmt_tokens(d['ceiling_tokens'])} tokens"
             if d["band"]
+            else " · early in the cycle: governor stays quiet" if d["projected"].get("early_quiet")
             else " · below every band: governor stays quiet"
         ),
     ]
