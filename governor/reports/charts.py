@@ -66,8 +66,9 @@ def week(d: dict[str, Any]) -> Figure:
     fig.add("scatter", x=[w["start"], w["reset"]], y=[1, 1], mode="lines", name="the cap",
                              line={"color": "red", "width": 2})
     proj = st["projected"]["fraction"]
+    basis = "by your weekly rhythm" if st["projected"].get("model") == "rhythm" else "at the recent rate"
     fig.add("scatter", x=[w["now"], w["reset"]], y=[st["spent"]["fraction"], proj], mode="lines+markers",
-                             name="projection at the recent rate", line={"color": "#d62728", "dash": "dash"})
+                             name=f"projection {basis}", line={"color": "#d62728", "dash": "dash"})
     for f in w["five_hour"]:
         fig.shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": f["start"], "x1": f["end"],
                            "y0": 0, "y1": 1, "fillcolor": "#bbbbbb", "opacity": 0.18, "line": {"width": 0}})
@@ -80,7 +81,7 @@ def week(d: dict[str, Any]) -> Figure:
                                 "showarrow": False})
     done = fig.done(yaxis={"tickformat": ".0%", "title": {"text": "of the weekly cap"}})
     caption = (f"{fmt.fmt_pct(st['spent']['fraction'])} of the {d['tier']} cap spent ({st['spent']['source']}); "
-               f"at the recent rate {fmt.fmt_pct(proj)} by the reset")
+               f"{basis} {fmt.fmt_pct(proj)} by the reset")
     if st["band"]:
         caption += f" — band ≥{fmt.fmt_pct(st['band']['projected_at'])}: /compact above " \
                    f"{fmt.fmt_tokens(st['ceiling_tokens'])} tokens"

@@ -82,7 +82,8 @@ def _header(d: dict[str, Any]) -> str:
         ("cycle", f"{st['window']['start']} → {st['window']['reset']} (reset from {p['reset']})"),
         ("spent", f"{p['spent']}" + (f"; official captures from {', '.join(p['official_captures'])}"
                                      if p["official_captures"] else "; no official capture this cycle")),
-        ("projection", "the recent rate carried to the reset, as governor status computes it"),
+        ("projection", "the recent rate carried to the reset, shaped by your hour-of-week rhythm once the ledger"
+                       " has whole past weeks (docs/projection.md), as governor status computes it"),
         ("sessions, days", p["sessions_and_days"]),
         ("Codex", p["codex"]),
         ("range", f"{d['range']['start'] or 'the start'} → {d['range']['end'] or 'now'}"),
