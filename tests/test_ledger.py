@@ -267,6 +267,34 @@ def test_replaced_or_truncated_file_is_read_again_without_double_counting(tmp_pa
     assert totals(conn) == expected(rows + more)
 
 
+def test_a_file_truncated_in_place_is_read_once_more_then_left_alone(tmp_path: Path) -> None:
+    root = projects(str(tmp_path))
+    (root / "p").mkdir()
+    path = root / "p" / "s.jsonl"
+    rows = response_rows(6)
+    path.write_text(jsonl(rows))
+    conn = fresh_ledger(str(tmp_path))
+    ledger.ingest(conn, [str(root)], parallel=False)
+    inode = path.stat().st_ino
+    kept = jsonl(rows[:3]).encode()
+    with open(path, "r+b") as fh:  # same inode, smaller size
+        fh.truncate(len(kept))
+    assert path.stat().st_ino == inode and path.read_bytes() == kept
+    again = ledger.ingest(conn, [str(root)], parallel=False)
+    assert (again.files_read, again.bytes_read) == (1, len(kept))  # read from 0 once
+    assert totals(conn) == expected(rows)  # the rows it counted before stay, none twice
+    cursor = conn.execute("SELECT ino, offset, size FROM files WHERE path = ?", (str(path),)).fetchone()
+    assert tuple(cursor) == (inode, len(kept), len(kept))
+    third = ledger.ingest(conn, [str(root)], parallel=False)
+    assert (third.files_read, third.bytes_read, third.records) == (0, 0, 0)
+    more = response_rows(2, session="s2")
+    with open(path, "a") as fh:
+        fh.write(jsonl(more))
+    fourth = ledger.ingest(conn, [str(root)], parallel=False)
+    assert fourth.bytes_read == len(jsonl(more).encode())  # only the appended bytes
+    assert totals(conn) == expected(rows + more)
+
+
 def test_old_untouched_files_are_not_read(tmp_path: Path) -> None:
     root = projects(str(tmp_path))
     (root / "p").mkdir()

@@ -154,9 +154,10 @@ def ingest(
                 begun.__enter__()  # may raise "database is locked": then there is nothing to roll back
                 tx = begun
             # Upserts are idempotent, so a concurrent updater that read the same bytes changes nothing;
-            # the cursor is re-read inside the write lock so it never moves backwards.
+            # the cursor is re-read inside the write lock so it never moves backwards over bytes another
+            # updater read (a cursor past the file's end is from before a truncation in place: replaced).
             current = held.get(path) if held is not None else tail.load_cursor(conn, path)
-            if not (current and (current.dev, current.ino) == (st.st_dev, st.st_ino) and current.offset > offset):
+            if not (current and tail.ahead(current, path, st, offset)):
                 conn.executemany(UPSERT, records)
                 touched.update(r[2] for r in records)
                 if account or start_of[path][0] == 0:  # cost-state lines or forks, or a file read anew

@@ -76,6 +76,21 @@ def start_offset(st: os.stat_result, cursor: Cursor | None) -> int | None:
     return cursor.offset
 
 
+def ahead(current: Cursor, path: str, st: os.stat_result, offset: int) -> bool:
+    """Whether the cursor stored now (re-read under the write lock) is past `offset`, read from the file as
+    `st` saw it: another updater read further, and saving ours would move it back. A cursor past the
+    file's end is not ahead: the file was truncated in place (same inode) after it was written, and
+    `offset` comes from reading it again."""
+    if (current.dev, current.ino) != (st.st_dev, st.st_ino) or current.offset <= offset:
+        return False
+    if current.offset <= st.st_size:
+        return True
+    try:  # past the size we saw: the file grew and another updater read on, or it was truncated
+        return current.offset <= os.stat(path).st_size
+    except OSError:
+        return False
+
+
 def too_old(st: os.stat_result, cursor: Cursor | None, since: float | None) -> bool:
     """A file never read and untouched since `since` (epoch s): older than any window asked for, skipped."""
     return cursor is None and since is not None and st.st_mtime < since
