@@ -9,6 +9,8 @@ from pathlib import Path
 FIX = Path(__file__).parent / "fixtures" / "codex"
 RECORDS = FIX / "rollout-2026-11-23T06-38-43-01a208d8-d79e-75d2-ac1f-4030e546e5ad.jsonl"  # 0.169.0 + 429
 REAL_0169 = FIX / "rollout-0.169.0-toolcall.jsonl"  # recorded from the real codex exec 0.169.0
+FORK_PARENT_0169 = FIX / "rollout-0.169.0-fork-parent.jsonl"  # real `codex exec` + `exec resume` 0.169.0
+FORK_0169 = FIX / "rollout-0.169.0-fork.jsonl"  # real `codex exec fork` of it (tests/e2e/test_codex_cli.py)
 LEGACY = FIX / "rollout-2025-10-20T11-00-00-0199f3a1-2b4c-7d10-8e2f-3a4b5c6d7e8f.jsonl"
 FAMILIES = FIX / "rollout-2026-02-10T13-00-00-019c4a10-1111-7aaa-8bbb-0123456789ab.jsonl"
 WEEKLY_PRIMARY = FIX / "rollout-2026-07-20T10-00-00-019f0c00-2222-7ccc-8ddd-abcdefabcdef.jsonl"

@@ -16,6 +16,8 @@ from tests.codex_fixtures import (
     CHILD_ORIGINAL_TS,
     CHILD_RESTAMPED,
     FAMILIES,
+    FORK_0169,
+    FORK_PARENT_0169,
     LEGACY,
     PARENT,
     PLACEHOLDER,
@@ -163,6 +165,69 @@ def test_a_second_session_meta_of_another_thread_marks_a_fork() -> None:
     first["payload"]["source"] = "cli"  # a user fork: no thread_spawn, only the copied parent meta
     data = json.dumps(first).encode() + b"\n" + b"".join(lines[1:])
     assert totals(parse(CHILD_RESTAMPED, data).usage) == (8000, 4000, 400, 100, 8400)
+
+
+def test_a_real_0169_fork_counts_its_own_response_and_its_first_second_reading() -> None:
+    fork, parent = parse(FORK_0169), parse(FORK_PARENT_0169)
+    assert [r.key for r in parent.usage] == ["r:resp_mock000001", "r:resp_mock000002"]
+    assert [(r.key, r.input, r.output) for r in fork.usage] == [("r:resp_mock000003", 3000, 300)]
+    snap = limits(fork)  # stamped 0.1 s after the fork's session_meta: fresh, not a replay
+    assert (snap["codex", "five_hour"].used_pct, snap["codex", "weekly"].used_pct) == (20.0, 6.0)
+    ledger = Ledger()
+    for path in (FORK_0169, FORK_PARENT_0169):
+        ledger.feed_file(path)
+    assert ledger.limits["codex", "five_hour"].used_pct == 20.0  # the fork's reading is the latest
+
+
+def _line(stamp: str, kind: str, payload: dict[str, Any]) -> bytes:
+    return json.dumps({"timestamp": stamp, "type": kind, "payload": payload}).encode() + b"\n"
+
+
+def _count(stamp: str, total: tuple[int, int], pct: float) -> bytes:
+    usage = {"input_tokens": total[0], "cached_input_tokens": 0, "output_tokens": total[1],
+             "reasoning_output_tokens": 0, "total_tokens": sum(total)}
+    return _line(stamp, "event_msg", {"type": "token_count", "info": {"total_token_usage": usage},
+                                      "rate_limits": {"limit_id": "codex", "primary": {
+                                          "used_percent": pct, "window_minutes": 300, "resets_at": 1.9e9}}})
+
+
+def _fork_file(own_at: str) -> bytes:
+    """A fork made at 12:00:00 that replays two parent turns re-stamped over four seconds (pauses of
+    1.5 s and more, so no burst rule can see them), then its own turn from `own_at`."""
+    fork_s = int(ts("2026-03-01T12:00:00Z"))
+    meta = {"id": "019c9f00-dddd-7000-8000-000000000004", "forked_from_id": "019c9f00-aaaa-7000-8000-000000000001",
+            "source": "cli"}
+    return b"".join([
+        _line("2026-03-01T12:00:00.000Z", "session_meta", meta),
+        _line("2026-03-01T12:00:00.200Z", "event_msg", {"type": "task_started", "started_at": fork_s - 600}),
+        _count("2026-03-01T12:00:01.700Z", (1000, 100), 50.0),
+        _line("2026-03-01T12:00:03.200Z", "event_msg", {"type": "task_started", "started_at": fork_s - 300}),
+        _count("2026-03-01T12:00:04.900Z", (3000, 300), 55.0),
+        _line(own_at, "event_msg", {"type": "task_started", "started_at": int(ts(own_at))}),
+        _count(own_at.replace(".000Z", ".400Z"), (3500, 350), 12.0),  # same second as its task_started
+    ])
+
+
+def test_a_replay_spread_over_seconds_is_told_by_its_turn_markers() -> None:
+    parsed = parse(Path("rollout-2026-03-01T12-00-00-019c9f00-dddd-7000-8000-000000000004.jsonl"),
+                   _fork_file("2026-03-01T12:00:05.000Z"))
+    assert [(r.input, r.output) for r in parsed.usage] == [(500, 50)]  # only the own response
+    assert parsed.usage[0].key == "t:019c9f00-aaaa-7000-8000-000000000001:3500,0,350,0,3850"
+    assert [s.used_pct for s in parsed.limits] == [12.0]  # the replayed 50 % / 55 % are not readings
+
+
+def test_a_fresh_response_in_the_forks_first_second_counts() -> None:
+    meta = {"id": "019c9f00-eeee-7000-8000-000000000005", "forked_from_id": "019c9f00-aaaa-7000-8000-000000000001"}
+    fork_s = int(ts("2026-03-01T12:00:00Z"))
+    data = b"".join([
+        _line("2026-03-01T12:00:00.100Z", "session_meta", meta),
+        _line("2026-03-01T12:00:00.150Z", "event_msg", {"type": "task_started", "started_at": fork_s}),
+        _count("2026-03-01T12:00:00.400Z", (700, 70), 9.0),
+    ])
+    parsed = parse(Path("rollout-x-019c9f00-eeee-7000-8000-000000000005.jsonl"), data)
+    assert [(r.input, r.output, r.thread_id) for r in parsed.usage] == [
+        (700, 70, "019c9f00-eeee-7000-8000-000000000005")]
+    assert [s.used_pct for s in parsed.limits] == [9.0]
 
 
 def test_delta_rows_are_retracted_once_the_file_shows_token_usage_records() -> None:

@@ -377,3 +377,33 @@ def test_a_reading_whose_reset_is_years_away_is_not_current() -> None:
     assert weekly is not None and weekly["stale"] and weekly["last_used_pct"] == 40.0
     five = codex_limits.account_window(conn, "five_hour", now)
     assert five is not None and five["used_pct"] == 20.0 and not five["stale"]
+
+
+def test_a_schema_8_ledger_rekeys_its_codex_rows_and_never_double_counts() -> None:
+    """Schema 8 keyed Codex delta rows by timestamp ("t:<ts>:<totals>"); 9 by counter thread. The old rows
+    of every rollout on record are dropped and the rollouts read again, so moving one to the archive
+    afterwards (read anew under the new keys) still counts each response once."""
+    from tests.codex_fixtures import CHILD_RESTAMPED, PARENT
+    paths = [place(p) for p in (LEGACY, PARENT, CHILD_RESTAMPED)]
+    conn = db.connect()
+    ingest_codex(conn, now=ts("2026-11-23T16:00:00Z"))
+    expected = sums(conn)
+    conn.execute("UPDATE codex_usage SET key = 't:' || printf('%.3f', ts) || ':'"
+                 " || substr(key, length('t:' || thread_id || ':') + 1) WHERE key LIKE 't:%'")
+    kept = conn.execute("INSERT INTO codex_usage VALUES('t:1.000:1,0,1,0,2', 1.0, 'gpt-5', 'gone-thread', 'cli',"
+                        " 1, 0, 1, 0, 2)")
+    assert kept.rowcount == 1
+    conn.execute("PRAGMA user_version=8")
+    conn.close()
+    conn = db.connect()
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 9
+    assert conn.execute("SELECT key FROM codex_usage WHERE key LIKE 't:%'").fetchall() == [
+        ("t:1.000:1,0,1,0,2",)]  # the rows of a rollout no longer on record stay
+    ingest_codex(conn, now=ts("2026-11-23T16:01:00Z"))
+    with_gone = tuple(a + b for a, b in zip(expected, (1, 0, 1, 0, 2), strict=True))
+    assert sums(conn) == with_gone
+    archived = home() / "archived_sessions" / paths[0].name
+    archived.parent.mkdir(parents=True)
+    os.replace(paths[0], archived)
+    ingest_codex(conn, now=ts("2026-11-23T16:02:00Z"))
+    assert sums(conn) == with_gone

@@ -160,7 +160,7 @@ def test_a_schema_7_ledger_is_migrated_in_place_and_its_transcripts_read_again(t
     old.close()
 
     upgraded = db.connect(path)
-    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 8
+    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 9
     assert not list(tmp_path.glob("*.broken-*"))
     assert upgraded.execute("SELECT used_pct, source FROM captures").fetchall() == [(41.0, "official")]
     assert upgraded.execute("SELECT decision FROM router_events").fetchall() == [("handoff",)]
@@ -168,7 +168,7 @@ def test_a_schema_7_ledger_is_migrated_in_place_and_its_transcripts_read_again(t
     assert upgraded.execute("SELECT key, web_search, source FROM usage ORDER BY key").fetchall() == [
         ("m:1", 0, "transcript"), ("m:2", 0, "transcript")]
     assert upgraded.execute("SELECT path, offset, dev FROM files ORDER BY path").fetchall() == [
-        ("/r.jsonl", 700, 1), ("/t.jsonl", 0, None)]  # Claude transcripts start over; Codex rollouts do not
+        ("/r.jsonl", 0, None), ("/t.jsonl", 0, None)]  # both start over (8 -> 9 re-keys the Codex rows)
     hourly = upgraded.execute("SELECT SUM(input), SUM(output), SUM(web_search), SUM(responses) FROM usage_hourly")
     assert hourly.fetchone() == (10, 170, 0, 2)
     upgraded.execute(ledger.UPSERT, ("m:3", T0 + 20, "s", "-p", "claude-opus-4-5-20251101", 1, 1, 1, 1, None, None,

@@ -7,13 +7,21 @@ Usage (reference/codex.md §3):
   were emitted for the file sets `retract`: the caller deletes this thread's "t:" rows.
 - Other files: deltas of `info.total_token_usage`. All-zero delta = re-emit, skipped; any negative
   field = new segment (count `last_token_usage`, re-baseline). `last_token_usage` is never summed.
-  Key "t:<timestamp>:<total tuple>" is global, so replays that keep their timestamps collapse.
+  Key "t:<counter>:<total tuple>": a cumulative total names one response of the counter it belongs to
+  (the file's thread; for a fork that carries on its parent's totals, the parent's), so a copy of that
+  line in any file, whatever its timestamp, collapses onto the same row.
 - Fork/subagent files (`source.subagent.thread_spawn`, `forked_from_id`, or a second `session_meta`
-  of another thread) start with a replay of the parent. Replay = every line stamped before the fork
-  time (the first `session_meta`) + REPLAY_WINDOW_S; this holds whether Codex kept the parent's
-  timestamps (older than the fork) or re-stamped them (a sub-second burst). Replayed `token_count`
+  of another thread) start with a replay of the parent's history, written when the fork is made. The
+  replay is told by the rollout's own markers: a line stamped before the fork's `session_meta` (Codex
+  kept the parent's time), a `task_started` whose `started_at` is older than the fork (a replayed
+  turn), and everything from the fork up to the first own turn: the first `task_started` at or after
+  the fork, or, in files without turn markers, the first line after a pause of BURST_GAP_S in the
+  burst Codex wrote the copy in (however many seconds the whole burst took). Replayed `token_count`
   lines only move the baseline and give no rate limits (a re-stamped replay would pose as a fresh
-  reading). Cost: a child response completing within 1 s of the fork is absorbed (never double counted).
+  reading). A replayed line the markers miss is still the parent's total, and collapses by its key.
+  Codex 0.169.0's `exec fork` copies nothing (`forked_from_id` + `forked_from_ordinal_exclusive`
+  point into the parent's file): its first own turn starts within milliseconds of the fork, and its
+  totals carry on from the parent's (docs/codex-rollouts.md).
 Rate limits (§4): windows named by `window_minutes`, never by slot; `merge_snapshot` picks the winner.
 """
 
@@ -27,8 +35,9 @@ from typing import Any, NamedTuple
 from governor.meter.transcript import Malformed, parse_timestamp
 
 DEFAULT_MODEL = "gpt-5"  # Sept-2025 builds wrote token_count without any turn_context
-REPLAY_WINDOW_S = 1.0
-_MARKERS = (b'"token_count"', b'"token_usage_record"', b'"turn_context"', b'"session_meta"')
+BURST_GAP_S = 1.0  # a pause this long between lines ends a replay burst (files without turn markers)
+_MARKERS = (b'"token_count"', b'"token_usage_record"', b'"turn_context"', b'"session_meta"',
+            b'"task_started"')
 _FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
 _THREAD_IN_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$")
 
@@ -76,7 +85,8 @@ def thread_from_name(path: str) -> str | None:
 def new_state(thread_id: str | None = None) -> dict[str, Any]:
     """Per-file parser state (JSON-serialisable), stored with the file's cursor."""
     return {"thread": thread_id or "", "source": "", "model": None, "prev": None, "records": False,
-            "emitted": False, "metas": 0, "fork": False, "fork_ts": None}
+            "emitted": False, "metas": 0, "fork": False, "fork_ts": None, "replay": False, "last_ts": None,
+            "marked": False, "counter": None}
 
 
 def window_name(minutes: int) -> str:
@@ -192,15 +202,49 @@ def _session_meta(state: dict[str, Any], payload: dict[str, Any], ts: float) -> 
         source = payload.get("source")
         state["source"] = next(iter(source), "") if isinstance(source, dict) else str(source or "")
         spawn = source.get("subagent") if isinstance(source, dict) else None
-        spawned = isinstance(spawn, dict) and "thread_spawn" in spawn
-        state["fork"] = bool(payload.get("forked_from_id")) or spawned
-        state["fork_ts"] = ts
+        spawn = spawn.get("thread_spawn") if isinstance(spawn, dict) else None
+        parent = payload.get("forked_from_id") or (spawn.get("parent_thread_id") if isinstance(spawn, dict)
+                                                     else None)
+        state["fork"] = bool(parent) or spawn is not None
+        if parent:
+            state["counter"] = str(parent)
+        state["fork_ts"] = state["last_ts"] = ts
+        state["replay"] = state["fork"]
     elif thread and str(thread) != state["thread"]:
-        state["fork"] = True  # the parent's session_meta, copied in with its history
+        state["fork"] = True  # the parent's session_meta (and its ancestors'), copied in with its history
+        if state["metas"] == 2 and state["fork_ts"] is not None:
+            state["replay"] = state["replay"] or not state["emitted"]
+        if not state["emitted"]:
+            state["counter"] = str(thread)  # the deepest ancestor copied: whose totals the history carries
 
 
-def _token_count(state: dict[str, Any], payload: dict[str, Any], ts: float, parsed: Parsed) -> None:
-    replay = state["fork"] and state["fork_ts"] is not None and ts < state["fork_ts"] + REPLAY_WINDOW_S
+def _replayed(state: dict[str, Any], obj: dict[str, Any], ts: float) -> bool:
+    """Whether a line of a fork file is part of the parent's replayed history (see the module doc)."""
+    fork_ts = state["fork_ts"]
+    if not state["fork"] or fork_ts is None:
+        return False
+    if ts < fork_ts:
+        return True  # the parent's own timestamp, kept on the copy
+    payload = obj["payload"]
+    if not state["replay"]:
+        return False
+    if obj.get("type") == "event_msg" and payload.get("type") == "task_started":
+        started = _number(payload.get("started_at"))
+        if started is not None and started < int(fork_ts):
+            state["marked"] = True  # the replay has turn markers: only an own turn ends it
+            return True  # a replayed turn (started_at is whole seconds)
+        state["replay"] = False  # the first own turn
+        return False
+    last = state["last_ts"]
+    state["last_ts"] = max(last if last is not None else ts, ts)
+    if not state.get("marked") and last is not None and ts - last >= BURST_GAP_S:
+        state["replay"] = False  # the burst is over: Codex paused, the fork is working on its own
+        return False
+    return True
+
+
+def _token_count(state: dict[str, Any], payload: dict[str, Any], ts: float, parsed: Parsed,
+                 replay: bool) -> None:
     found = snapshots(payload.get("rate_limits"), ts)
     info = payload.get("info")
     if info is None:
@@ -223,10 +267,11 @@ def _token_count(state: dict[str, Any], payload: dict[str, Any], ts: float, pars
                      total[4] - base[4])
     if not any(delta):
         return  # re-emit on a rate-limit refresh
-    if min(delta) < 0:  # reset / compaction: a new segment
+    if min(delta) < 0:  # reset / compaction: a new segment, on the file's own counter
         last = info.get("last_token_usage") if isinstance(info, dict) else None
         delta = _tokens(last) if last is not None else total
-    key = f"t:{ts:.3f}:{_sig(total)}"
+        state["counter"] = None
+    key = f"t:{state['counter'] or state['thread']}:{_sig(total)}"
     parsed.usage.append(_row(key, ts, state, delta))
     state["emitted"] = True
 
@@ -241,7 +286,7 @@ def _record(state: dict[str, Any], payload: dict[str, Any], ts: float, parsed: P
 
 def parse_block(block: bytes, state: dict[str, Any]) -> Parsed:
     """Usage rows and snapshots in a block of complete lines, given the file's state (not mutated)."""
-    state = dict(state)
+    state = {**new_state(), **state}  # a state saved by an older version lacks the newer keys
     lines, bad = _decode(block)
     parsed = Parsed([], [], bad, False, state)
     if not state["records"] and any(o.get("type") == "token_usage_record" for o in lines):
@@ -253,17 +298,22 @@ def parse_block(block: bytes, state: dict[str, Any]) -> Parsed:
             if kind == "turn_context":
                 if isinstance(payload.get("model"), str) and payload["model"]:
                     state["model"] = payload["model"]
+                if state["replay"]:
+                    _replayed(state, obj, parse_timestamp(obj.get("timestamp")))
                 continue
-            if kind not in ("session_meta", "token_usage_record") and not (
-                    kind == "event_msg" and payload.get("type") == "token_count"):
+            task = kind == "event_msg" and payload.get("type") in ("token_count", "task_started")
+            if kind not in ("session_meta", "token_usage_record") and not task:
                 continue
             ts = parse_timestamp(obj.get("timestamp"))
             if kind == "session_meta":
                 _session_meta(state, payload, ts)
             elif kind == "token_usage_record":
+                _replayed(state, obj, ts)
                 _record(state, payload, ts, parsed)
+            elif payload.get("type") == "task_started":
+                _replayed(state, obj, ts)
             else:
-                _token_count(state, payload, ts, parsed)
+                _token_count(state, payload, ts, parsed, _replayed(state, obj, ts))
         except (Malformed, KeyError, TypeError):
             parsed.bad_lines += 1
     best: dict[tuple[str, str], LimitSnapshot] = {}

@@ -14,8 +14,8 @@ from governor import paths
 from governor.log import log
 from governor.policy import pricing
 
-SCHEMA_VERSION = 8
-MIGRATABLE = (6, 7)  # older versions whose usage rows are kept (see _migrate)
+SCHEMA_VERSION = 9
+MIGRATABLE = (6, 7, 8)  # older versions whose usage rows are kept (see _migrate)
 
 # Roll-ups kept exact by triggers (table, bucket column, seconds): a hook sums a week from ~170 hourly rows
 # per model, the edge hours from 5-minute rows, and only the last few minutes from raw responses. Rows are
@@ -174,8 +174,8 @@ def _ensure_schema(conn: sqlite3.Connection) -> None:
         return
     if version in MIGRATABLE:
         with transaction(conn):  # re-read inside the lock: a concurrent process may have migrated it
-            if conn.execute("PRAGMA user_version").fetchone()[0] in MIGRATABLE:
-                _migrate(conn)
+            if (current := conn.execute("PRAGMA user_version").fetchone()[0]) in MIGRATABLE:
+                _migrate(conn, current)
                 log(f"ledger migrated from schema {version} to {SCHEMA_VERSION}")
         return
     if version != 0:  # an older cache: rebuilt from the transcripts
@@ -285,13 +285,26 @@ def restore_usage_derivatives(conn: sqlite3.Connection, saved: list[str]) -> Non
         conn.execute(sql)
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
     """Inside a write transaction: bring a MIGRATABLE ledger to SCHEMA_VERSION, keeping every row of
     usage, captures, router events and hook state. 6 -> 7 changed only the roll-ups (a long-context flag
     and the cache-write split); 7 -> 8 adds web searches, the row source and Claude Code's cost-state
     account. The roll-ups are dropped and summed anew from the responses, and the Claude transcripts are
     read again from the start (the upserts are idempotent) so the cost-state lines, web searches and
-    fork attribution already on disk are metered; rows whose transcript is gone keep what they had."""
+    fork attribution already on disk are metered; rows whose transcript is gone keep what they had.
+    8 -> 9 keys Codex delta rows by their counter's thread instead of their timestamp ("t:<thread>:<total
+    tuple>", meter/codex.py): the "t:" rows of every rollout on record are dropped and those rollouts
+    read again (a rollout read anew under the new keys would otherwise count them twice); the rows of
+    rollouts no longer on record keep what they had."""
+    if version < 8:
+        _migrate_to_8(conn)
+    threads = "SELECT json_extract(state, '$.thread') FROM files WHERE kind = 'codex' AND json_valid(state)"
+    conn.execute(f"DELETE FROM codex_usage WHERE key LIKE 't:%' AND thread_id IN ({threads})")
+    conn.execute("UPDATE files SET offset = 0, dev = NULL, ino = NULL, state = NULL WHERE kind = 'codex'")
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _migrate_to_8(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(usage)")}
     if "web_search" not in columns:
         conn.execute("ALTER TABLE usage ADD COLUMN web_search INTEGER NOT NULL DEFAULT 0")
@@ -307,7 +320,6 @@ def _migrate(conn: sqlite3.Connection) -> None:
     for statement in _statements(ROLLUP_SCHEMA):
         conn.execute(statement)
     restore_usage_derivatives(conn, [])
-    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
 def _statements(script: str) -> list[str]:
