@@ -141,3 +141,27 @@ def test_post_tool_batch_with_a_check_due(warm_session: Path) -> None:
     mods = imported_by("post_tool_batch.py", batch_payload(warm_session))
     assert "governor.meter.budget_state" in mods and "sqlite3" in mods  # the run check ran
     assert heavy(mods) == []
+
+
+def test_the_codex_mirror_refresh_parses_only_when_a_rollout_changed(warm_session: Path) -> None:
+    """Router, Codex nudge and status line refresh the Codex mirror (meter/codex_refresh): with every
+    rollout read, a stat and no parser; with a new one, the parser, and still nothing heavy."""
+    from tests.test_codex_refresh import write_rollout
+
+    rollout = write_rollout(40.0, time.time())
+    handoff = prompt_payload(warm_session, "refactor the auth module across all call sites")
+    codex_payload = {"session_id": "codex-s", "hook_event_name": "UserPromptSubmit", "prompt": "fix the flaky test",
+                     "cwd": str(warm_session.parent), "transcript_path": str(rollout)}
+    runs = (("user_prompt_submit.py", handoff), ("codex_user_prompt_submit.py", codex_payload),
+            ("statusline.py", {"session_id": SESSION, "transcript_path": str(warm_session)}))
+    for script, payload in runs:
+        imported_by(script, payload)  # the first run of each reads what is there
+    for script, payload in runs:
+        mods = imported_by(script, payload)
+        assert "governor.meter.codex_refresh" in mods, script
+        assert "governor.meter.codex_ingest" not in mods and "governor.meter.codex" not in mods, script
+        assert heavy(mods) == [], script
+    for script, payload in runs:
+        write_rollout(41.0, time.time(), resume=rollout)
+        mods = imported_by(script, payload)
+        assert "governor.meter.codex_ingest" in mods and heavy(mods) == [], script

@@ -1,8 +1,8 @@
 """The symmetric nudge: Codex's UserPromptSubmit hook suggests taking work back to Claude Code when
 Codex's weekly window is hot and Claude's week has headroom. Once per Codex session per hour.
 
-Silent whenever anything is unknown: no fresh Codex weekly reading (codex_limits, filled by the
-rollout mirror), no headroom verdict, the Codex lane disabled or router.mode "off".
+Silent whenever anything is unknown: no fresh Codex weekly reading (codex_limits, the rollout mirror,
+brought up to date here by codex_refresh), no headroom verdict, the Codex lane disabled or router.mode "off".
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ def nudge(
     lane = config["lanes"]["codex"]
     if not lane["enabled"] or config["router"]["mode"] == "off" or not router.is_human_prompt(payload):
         return None
-    from governor.meter import codex_limits
+    from governor.meter import codex_limits, codex_refresh
 
+    codex_refresh.refresh(conn, now, payload.get("transcript_path"), event="codex nudge")  # this session's rollout too
     weekly = codex_limits.weekly_used(conn, now)
     if weekly is None or weekly[0] < float(lane["hot_at"]):
         return None

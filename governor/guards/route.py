@@ -43,9 +43,12 @@ def codex_path(command: str) -> str | None:
 
 def codex_state(conn: sqlite3.Connection, config: Mapping[str, Any], now: Instant) -> router.CodexState:
     lane = config["lanes"]["codex"]
-    from governor.meter import codex_limits  # only for a hand-off-class prompt
+    weekly = None
+    if lane["enabled"]:
+        from governor.meter import codex_limits, codex_refresh  # only for a hand-off-class prompt
 
-    weekly = codex_limits.weekly_used(conn, _epoch(now)) if lane["enabled"] else None
+        codex_refresh.refresh(conn, _epoch(now), event="router")  # the newest rollout's reading decides
+        weekly = codex_limits.weekly_used(conn, _epoch(now))
     return router.CodexState(
         enabled=bool(lane["enabled"]),
         installed=bool(lane["enabled"]) and codex_path(str(lane["command"])) is not None,

@@ -242,8 +242,9 @@ def codex_weekly(conn: sqlite3.Connection, config: dict[str, Any], now: float) -
     """Codex's account-wide weekly % when the lane is on, shown, and read within CODEX_FRESH_S."""
     if not (config["lanes"]["codex"]["enabled"] and config["statusline"]["show_codex"]):
         return None
-    from governor.meter import codex_limits
+    from governor.meter import codex_limits, codex_refresh
 
+    codex_refresh.refresh(conn, now, event="statusline", read_bytes=MAX_INGEST_BYTES)
     weekly = codex_limits.account_window(conn, "weekly", now)
     if not weekly or weekly["used_pct"] is None or weekly["age_s"] > CODEX_FRESH_S:
         return None
