@@ -2,6 +2,10 @@
 each run alternately (A B, then B A) so that load on the machine falls on both alike.
 
     env -u PYTHONDONTWRITEBYTECODE python bench/bench_ab.py BASE_VENV NEW_VENV CORPUS_DIR [--runs 21] [--cold-runs 5]
+        [--codex-home DIR]
+
+With --codex-home (a Codex home, e.g. from bench/gen_codex_corpus.py; read only) both sides see those
+rollouts, and a hand-off-class prompt is measured too (the router reads the Codex lane).
 
 A venv is a directory with bin/python and governor installed in it (not editable: time what users run).
 Prints, per measure, the medians of wall and CPU time (user + system of the child and its workers) for
@@ -45,7 +49,7 @@ def run(cmd: list[str], env: dict[str, str], stdin: bytes | None = None) -> tupl
 
 
 class Side:
-    def __init__(self, name: str, venv: str, corpus: str) -> None:
+    def __init__(self, name: str, venv: str, corpus: str, codex_home: str | None = None) -> None:
         self.name, self.python = name, os.path.join(venv, "bin", "python")
         self.governor = os.path.join(venv, "bin", "governor")
         self.hooks = site_hooks(venv)
@@ -53,6 +57,8 @@ class Side:
         base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GOVERNOR_HOME")}
         self.env = {**base, "GOVERNOR_HOME": self.home, "CLAUDE_CONFIG_DIR": corpus, "HOME": self.home,
                     "NO_COLOR": "1"}
+        if codex_home:
+            self.env["CODEX_HOME"] = codex_home
         self.samples: dict[str, list[tuple[float, float]]] = {}
 
     def measure(self, label: str, cmd: list[str], stdin: bytes | None = None,
@@ -67,12 +73,14 @@ def main() -> None:
     ap.add_argument("corpus")
     ap.add_argument("--runs", type=int, default=21)
     ap.add_argument("--cold-runs", type=int, default=5)
+    ap.add_argument("--codex-home")
     args = ap.parse_args()
-    sides = [Side("base", args.base, args.corpus), Side("new", args.new, args.corpus)]
+    sides = [Side("base", args.base, args.corpus, args.codex_home), Side("new", args.new, args.corpus, args.codex_home)]
     transcript = newest_transcript(args.corpus)
     prompt = json.dumps({"session_id": "bench-session", "transcript_path": transcript, "cwd": "/home/dev/proj",
                          "hook_event_name": "UserPromptSubmit", "prompt": "add a docstring to utils.py",
                          "permission_mode": "default"}).encode()
+    handoff = json.dumps({**json.loads(prompt), "prompt": "refactor the auth module across all call sites"}).encode()
     status = json.dumps({"session_id": "bench-session", "transcript_path": transcript,
                          "rate_limits": {"seven_day": {"used_percentage": 41, "resets_at": time.time() + 3 * 86400}},
                          "context_window": {"current_usage": {"input_tokens": 9, "cache_read_input_tokens": 90_000}}
@@ -93,6 +101,9 @@ def main() -> None:
             side.measure("prompt hook (warm)", [side.python, os.path.join(side.hooks, "user_prompt_submit.py")],
                          prompt)
             side.measure("status line (warm)", [side.python, os.path.join(side.hooks, "statusline.py")], status)
+            if args.codex_home:
+                side.measure("prompt hook, hand-off prompt (warm)",
+                             [side.python, os.path.join(side.hooks, "user_prompt_submit.py")], handoff)
     print(f"machine: {machine()}; runs {args.runs}, cold runs {args.cold_runs}; corpus {args.corpus}")
     print("| measure | base wall ms | new wall ms | wall ratio | base CPU ms | new CPU ms | CPU ratio |")
     print("|---|---|---|---|---|---|---|")
