@@ -48,12 +48,13 @@ def _recent(conn: sqlite3.Connection, home: str, now: float, transcript_path: ob
 def pending(conn: sqlite3.Connection, candidates: list[str], since: float) -> list[str]:
     """The candidates with bytes past their cursor (or never read and touched since `since`): a stat each."""
     out = []
+    cursors = tail.load_cursors(conn, "codex") if len(candidates) > 32 else None  # a full scan: one query
     for path in candidates:
         try:
             st = os.stat(path)
         except OSError:
             continue
-        cursor = tail.load_cursor(conn, path)
+        cursor = cursors.get(path) if cursors is not None else tail.load_cursor(conn, path)
         if not tail.too_old(st, cursor, since) and tail.start_offset(st, cursor) is not None:
             out.append(path)
     return out

@@ -10,6 +10,7 @@ start/delta/stop -> message_delta (stop_reason, final usage) -> message_stop. Ev
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,9 @@ class Reply:
     blocks: list[Block]
     usage: Usage = field(default_factory=Usage)
     stop_reason: str | None = None  # default: "tool_use" if any ToolUse block, else "end_turn"
+    # A stream that stops until mock.resume is set (or the client aborts): "before_first_block" after
+    # message_start + ping (the input is billed, no content yet), "before_message_start" before any event.
+    stall: str = ""
 
 
 @dataclass
@@ -129,6 +133,8 @@ class AnthropicMock(LoopbackMock):
         self.rate_limits: RateLimits | None = None
         self.served: list[tuple[Recorded, Reply | ErrorReply]] = []
         self.side: dict[str, list[Reply | ErrorReply]] = {}  # marker -> script of the agent whose task has it
+        self.stalled = threading.Event()  # set while a `stall` reply waits before its first content block
+        self.resume = threading.Event()
         self._n = 0
 
     # -- scripting ---------------------------------------------------------------------------
@@ -178,9 +184,11 @@ class AnthropicMock(LoopbackMock):
             model = str(body.get("model") or "claude-opus-5-5")
             message = self._message(n, model, reply)
             if body.get("stream"):
-                return Response(
-                    200, self._stream(message, reply), headers, "text/event-stream; charset=utf-8"
-                )
+                stream = self._stream(message, reply)
+                head = {"": None, "before_message_start": 0,
+                        "before_first_block": stream.index(b"event: content_block_start")}[reply.stall]
+                return Response(200, stream, headers, "text/event-stream; charset=utf-8", head,
+                                self.resume if reply.stall else None, self.stalled if reply.stall else None)
             return json_response(200, message, headers)
         return self.not_found(rec)
 

@@ -42,6 +42,11 @@ class Response:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    # Send body[:stall_at], then wait until `resume` is set (or the client hangs up) before the rest: a
+    # server that stalls mid-stream, e.g. before the first content block. `stalled` is set while it waits.
+    stall_at: int | None = None
+    resume: threading.Event | None = None
+    stalled: threading.Event | None = None
 
 
 def json_response(status: int, obj: Any, headers: dict[str, str] | None = None) -> Response:
@@ -143,7 +148,18 @@ class LoopbackMock:
         for key, value in resp.headers.items():
             h.send_header(key, value)
         h.end_headers()
-        if h.command != "HEAD":
+        if h.command != "HEAD" and resp.stall_at is not None and resp.resume is not None:
+            h.wfile.write(resp.body[: resp.stall_at])
+            h.wfile.flush()
+            if resp.stalled is not None:
+                resp.stalled.set()
+            resp.resume.wait(120)
+            try:
+                h.wfile.write(resp.body[resp.stall_at :])
+            except OSError:  # the client hung up while we stalled (an abort): nothing more to send
+                h.close_connection = True
+                return
+        elif h.command != "HEAD":
             h.wfile.write(resp.body)
         h.wfile.flush()
         if resp.headers.get("Connection") == "close":

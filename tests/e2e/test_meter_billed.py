@@ -6,13 +6,20 @@ must give each session exactly the requests its runs made (a fork's copies stay 
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from .governor_cli import governor_json
-from .mock_anthropic import ErrorReply, Reply, Usage, text_reply, tool_reply
-from .runners import ClaudeRunner
+from .mock_anthropic import ErrorReply, Reply, Text, Usage, text_reply, tool_reply
+from .runners import ClaudeRunner, parse_jsonl_stdout
 from .workspace import Workspace
+
+pytestmark = pytest.mark.e2e
 
 FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
@@ -88,3 +95,81 @@ def test_every_billed_request_is_metered_to_the_session_that_made_it(
         expected = billed(replies)
         row = got[session]
         assert {f: row[f] for f in FIELDS} == {f: expected[f] for f in FIELDS}, session
+
+
+def ctrl_c_while_stalled(claude: ClaudeRunner, workspace: Workspace, session: str, stall: str) -> dict[str, Any]:
+    """`claude -p second --resume SESSION --include-partial-messages` against a reply that stalls at `stall`;
+    SIGINT once the client shows it has read what was sent (the message_start event on its stdout), or as
+    soon as the mock stalls when nothing was sent. Returns the run's result event."""
+    claude.mock.queue(Reply([Text("never sent")], Usage(3000, 300, 500, 2000, 0), stall=stall))
+    cmd = [str(claude.binary), "-p", "second", "--output-format", "stream-json", "--verbose",
+           "--include-partial-messages", "--permission-mode", "acceptEdits", "--resume", session]
+    proc = subprocess.Popen(cmd, cwd=workspace.project, env=claude.env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    try:
+        assert claude.mock.stalled.wait(90), "the request never reached the mock"
+        assert proc.stdout is not None
+        while stall == "before_first_block":
+            line = proc.stdout.readline()
+            assert line, "the client exited before it read message_start"
+            lines.append(line)
+            if '"type":"message_start"' in line.replace(" ", ""):
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        claude.mock.resume.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    return [e for e in parse_jsonl_stdout("".join(lines) + out)[0] if e.get("type") == "result"][-1]
+
+
+def session_rows(workspace: Workspace, session: str) -> list[dict[str, Any]]:
+    path = next(workspace.claude_dir.rglob(f"{session}.jsonl"))
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_ctrl_c_before_the_first_content_block_is_metered(claude: ClaudeRunner, workspace: Workspace) -> None:
+    """SIGINT to `claude -p` once the API has sent message_start (the input is billed) but no content block:
+    the client writes no assistant row, only "[Request interrupted by user]", and its exit-time cost-state
+    line counts the request at the message_start usage (output_tokens 1): governor meters it from there."""
+    s = Scenario(claude)
+    main = s.run("first", text_reply("one", Usage(100, 10, 1000, 0, 200)))
+    result = ctrl_c_while_stalled(claude, workspace, main, "before_first_block")
+    assert result["terminal_reason"] == "aborted_streaming" and result["is_error"]
+    rows = session_rows(workspace, main)
+    assert [r["message"]["content"][0]["text"] for r in rows if r.get("type") == "assistant"] == ["one"]  # no row
+    assert any(r.get("type") == "user" and "[Request interrupted by user]" in json.dumps(r["message"]) for r in rows)
+    # The request as served: the message_start usage (the stream stopped before any content block).
+    aborted = Reply([], Usage(3000, 1, 500, 2000, 0))
+    last_state = [r for r in rows if r.get("type") == "cost-state"][-1]["modelUsage"]["claude-opus-5-5"]
+    assert (last_state["inputTokens"], last_state["outputTokens"]) == (100 + 3000, 10 + 1)
+    served = [*s.per_session[main], aborted]
+    daily = governor_json(workspace, "daily", "--json")
+    assert totals(daily["totals"]) == dict(billed(served))
+    sessions = {row["session_id"]: row for row in governor_json(workspace, "sessions", "--json")["sessions"]}
+    expected = billed(served)
+    assert {f: sessions[main][f] for f in FIELDS} == {f: expected[f] for f in FIELDS}
+
+
+def test_ctrl_c_before_message_start_leaves_nothing_any_meter_can_count(
+    claude: ClaudeRunner, workspace: Workspace
+) -> None:
+    """SIGINT while the API has answered 200 but sent no event yet: the client never saw a usage figure, so
+    neither its rows nor its cost-state line (nor its result event) carry the request; governor, like any
+    meter reading the client's files, shows the earlier requests only. Whether the API bills such a
+    request cannot be seen from the client's side (docs/claude-code-transcripts.md)."""
+    s = Scenario(claude)
+    main = s.run("first", text_reply("one", Usage(100, 10, 1000, 0, 200)))
+    result = ctrl_c_while_stalled(claude, workspace, main, "before_message_start")
+    assert result["terminal_reason"] == "aborted_streaming"
+    assert sum(m["inputTokens"] for m in result["model_usage_since_last_result"].values()) == 0
+    rows = session_rows(workspace, main)
+    assert [r.get("type") for r in rows].count("assistant") == 1
+    states = [r["modelUsage"]["claude-opus-5-5"] for r in rows if r.get("type") == "cost-state"]
+    assert len(states) == 2 and states[-1]["inputTokens"] == states[0]["inputTokens"] == 100  # written, unchanged
+    assert len(claude.mock.messages()) >= 2  # the request was made
+    daily = governor_json(workspace, "daily", "--json")
+    assert totals(daily["totals"]) == dict(billed(s.per_session[main]))
