@@ -74,9 +74,50 @@ def error_handler() -> Iterator[None]:
         from governor.paths import log_path
 
         log(f"governor {' '.join(sys.argv[1:2])} failed: {type(exc).__name__}: {exc}", exc)
+        if _set_aside(exc):
+            _fail(f"the ledger was corrupt ({exc}); it was set aside, salvaged and is rebuilt from the transcripts:"
+                  f" run 'governor {' '.join(sys.argv[1:2])}' again", 1)
         if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
             _fail(str(LedgerBusy()), LedgerBusy.exit_code)
         _fail(f"unexpected error ({type(exc).__name__}: {exc}); the traceback is in {log_path()}", 3)
+
+
+# Commands that only read and report: when the ledger turns out corrupt mid-way they run once more on the
+# salvaged, rebuilt one. Others (install, hand-off runs) say so and stop: a second run may repeat an effect.
+RERUN_AFTER_REBUILD = frozenset(
+    ("status", "daily", "sessions", "report", "tier", "calibrate", "feasibility", "router", "doctor"))
+
+
+def _set_aside(exc: BaseException) -> bool:
+    """A corrupt ledger (db.is_corrupt): moved aside, and salvaged into a new one now (its summary goes to
+    stderr through db.on_recovery). False for any other error."""
+    import sqlite3
+
+    from governor.meter import db
+
+    if not isinstance(exc, sqlite3.DatabaseError) or not db.is_corrupt(exc):
+        return False
+    from governor.meter import salvage
+
+    db.quarantine(exc)  # a no-op when another process set this file aside first
+    salvage.connect().close()  # reads what the old file still holds into a new ledger
+    return True
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        return int(args.func(args))
+    except Exception as exc:  # noqa: BLE001 - re-raised unless it was a corrupt ledger, now rebuilt
+        if args.command not in RERUN_AFTER_REBUILD or not _set_aside(exc):
+            raise
+        from governor.log import log
+
+        log(f"governor {args.command}: the ledger was corrupt ({exc}); run again on the salvaged one", exc)
+    return int(args.func(args))
+
+
+def _report_recovery(line: str) -> None:
+    print(f"governor: {line}", file=sys.stderr)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -97,5 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     with error_handler():
-        return int(args.func(args))
+        from governor.meter import db
+
+        db.on_recovery = _report_recovery
+        return _run(args)
     raise AssertionError("unreachable: error_handler() raises SystemExit on every error")

@@ -352,7 +352,7 @@ def test_corrupt_ledger_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:
     conn = db.connect(str(path))
     ledger.ingest(conn, [str(root)], parallel=False)
     assert totals(conn) == expected(rows)
-    assert list(tmp_path.glob("ledger.sqlite3.broken-*"))
+    assert list(tmp_path.glob("ledger.sqlite3.corrupt-*Z"))  # kept for salvage.connect
 
 
 UPDATER = """

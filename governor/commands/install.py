@@ -69,12 +69,12 @@ def build_ledger() -> None:
 
     from governor import config, paths
     from governor.errors import ConfigError
-    from governor.meter import budget_state, db
+    from governor.meter import budget_state, salvage
     from governor.reports.refresh import ingest_with_progress
 
     started = time.monotonic()
     try:
-        conn = db.connect()
+        conn = salvage.connect()
         since = budget_state.cycle_start_for(config.load_config(), conn, time.time())
         stats = ingest_with_progress(conn, paths.transcript_roots(), since)
     except (OSError, sqlite3.Error, ConfigError) as exc:

@@ -88,11 +88,11 @@ def render(data: dict[str, Any], color: bool) -> str:
 def run(args: argparse.Namespace) -> int:
     from governor.config import load_config
     from governor.errors import CliError
-    from governor.meter import db
+    from governor.meter import salvage
 
     if args.days < 1 or args.days > 366:
         raise CliError("--days must be between 1 and 366")
-    conn = db.connect()
+    conn = salvage.connect()
     try:
         data = build(conn, load_config(), time.time(), args.days, timeutil.local_zone())
     finally:

@@ -83,6 +83,10 @@ def run(event: str) -> int:
         if isinstance(exc, SystemExit) and exc.code in (0, None):
             return 0
         log(f"hook {event} failed open: {type(exc).__name__}: {exc}", exc)
+        if type(exc).__module__ == "sqlite3":  # a corrupt ledger: moved aside, rebuilt by the next run
+            from governor.meter.db import set_aside_if_corrupt
+
+            set_aside_if_corrupt(exc, f"hook {event}")
         return 0
     if text:
         try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import weakref
+from collections.abc import Callable
 
 from governor import paths
 from governor.log import log
@@ -157,8 +159,25 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 )
 
 
+class _Ledger(sqlite3.Connection):
+    """A plain connection that can be weakly referenced, so quarantine() can close every one still open
+    on a file before moving it aside (SQLite deletes `<file>-wal` by name when the last one closes)."""
+
+
+_OPEN: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
+_INODES: dict[str, tuple[int, int]] = {}  # path -> the (dev, ino) this process opened there
+CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (the primary code: the low byte)
+CORRUPT_TAG = ".corrupt-"  # ledger.sqlite3.corrupt-<UTC stamp>: waiting for salvage.salvage_pending
+SALVAGED = ".salvaged"  # ...corrupt-<stamp>.salvaged: read into a new ledger, kept for inspection
+
+# When set (the CLI sets it), a salvage's one-line summary is also given to this (stderr).
+on_recovery: Callable[[str], None] | None = None
+
+
 def _open(path: str, busy_ms: int) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False,
+                           factory=_Ledger)
+    _OPEN.add(conn)
     conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     # Takes effect only when the file is created: 16 KB pages make a first scan's million-row load and
     # its commit ~25% cheaper than the default 4 KB; an existing ledger keeps its page size.
@@ -183,18 +202,76 @@ def _ensure_schema(conn: sqlite3.Connection) -> None:
     conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
 
 
-def _move_aside(path: str, reason: str) -> None:
-    stamp = time.strftime("%Y%m%dT%H%M%S")
+def is_corrupt(exc: BaseException) -> bool:
+    """The error SQLite gives for a damaged file ("database disk image is malformed", "file is not a
+    database"), as opposed to a busy ledger, a constraint or a bug."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in CORRUPT_CODES
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
+
+
+def _move_aside(path: str, reason: str, tag: str = ".broken-") -> str:
+    """Rename the ledger and its -wal/-shm to `<path><tag><UTC stamp>` (the same names SQLite gives a
+    database's companions, so the copy opens with its WAL); returns the new name."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target, n = f"{path}{tag}{stamp}", 1
+    while os.path.lexists(target):
+        n += 1
+        target = f"{path}{tag}{stamp}-{n}"
+    for conn in list(_OPEN):  # SQLite would delete the new ledger's -wal by name when these close
+        try:
+            if os.path.realpath(conn.execute("PRAGMA database_list").fetchone()[2]) == os.path.realpath(path):
+                conn.close()
+        except sqlite3.Error:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
     for suffix in ("", "-wal", "-shm"):
         try:
-            os.replace(path + suffix, f"{path}.broken-{stamp}{suffix}")
+            os.replace(path + suffix, target + suffix)
         except OSError:
             pass
-    log(f"ledger {path} moved aside ({reason}); it will be rebuilt from the transcripts")
+    _INODES.pop(path, None)
+    rebuilt = "salvaged and rebuilt" if tag == CORRUPT_TAG else "rebuilt from the transcripts"
+    log(f"ledger {path} moved aside to {target} ({reason}); it will be {rebuilt}")
+    return target
+
+
+def quarantine(exc: BaseException, path: str | None = None) -> str | None:
+    """When `exc` says the ledger is corrupt: move it aside for salvage (a few renames, no reading: a hook
+    can afford it) and return where it went. None when `exc` is another error, or when the file there is
+    no longer the one this process opened (another process already moved it aside)."""
+    if not is_corrupt(exc):
+        return None
+    path = path or paths.ledger_path()
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    opened = _INODES.get(path)
+    if opened is not None and opened != (st.st_dev, st.st_ino):
+        return None
+    return _move_aside(path, str(exc), CORRUPT_TAG)
+
+
+def set_aside_if_corrupt(exc: BaseException, where: str) -> None:
+    """For the hooks and the status line, which fail open: a corrupt ledger is moved aside (a few renames),
+    the next run builds a new one from the transcripts within its ingest budget, and the next governor
+    command salvages the old file into it (salvage reads the whole file: too slow for a prompt)."""
+    try:
+        quarantine(exc)
+    except Exception as again:  # noqa: BLE001 - fail open: the next run tries again
+        log(f"{where}: corrupt ledger not moved aside: {again}", again)
 
 
 def connect(path: str | None = None, busy_ms: int = 5000) -> sqlite3.Connection:
-    """Open (creating or rebuilding as needed) the ledger. Autocommit mode: use `transaction()`."""
+    """Open (creating or rebuilding as needed) the ledger. Autocommit mode: use `transaction()`.
+    A ledger found corrupt here is moved aside for salvage.connect (the CLI's way in) to read."""
     path = path or paths.ledger_path()
     paths.ensure_private_dir(os.path.dirname(path))
     fresh = not os.path.exists(path)
@@ -206,13 +283,18 @@ def connect(path: str | None = None, busy_ms: int = 5000) -> sqlite3.Connection:
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             raise
-        _move_aside(path, str(exc))
+        _move_aside(path, str(exc), CORRUPT_TAG if is_corrupt(exc) else ".broken-")
         conn = _open(path, busy_ms)
         _ensure_schema(conn)
     except sqlite3.DatabaseError as exc:
-        _move_aside(path, str(exc))
+        _move_aside(path, str(exc), CORRUPT_TAG if is_corrupt(exc) else ".broken-")
         conn = _open(path, busy_ms)
         _ensure_schema(conn)
+    try:
+        st = os.stat(path)
+        _INODES[path] = (st.st_dev, st.st_ino)
+    except OSError:
+        pass
     for name in (path, path + "-wal", path + "-shm"):  # 0600 whatever the umask; older files fixed too
         try:
             if os.stat(name).st_mode & 0o077:
@@ -220,6 +302,18 @@ def connect(path: str | None = None, busy_ms: int = 5000) -> sqlite3.Connection:
         except OSError:
             pass
     return conn
+
+
+def pending_salvage(path: str) -> list[str]:
+    """Ledgers moved aside as corrupt beside `path` and not yet salvaged, oldest first."""
+    directory, base = os.path.split(path)
+    prefix = base + CORRUPT_TAG
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return []
+    return sorted(os.path.join(directory, n) for n in names if n.startswith(prefix)
+                  and not n.endswith(("-wal", "-shm", "-journal")) and SALVAGED not in n)
 
 
 class transaction:  # noqa: N801 - used like a function: `with transaction(conn):`

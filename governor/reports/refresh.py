@@ -11,7 +11,7 @@ from typing import Any
 
 from governor import paths
 from governor.config import load_config
-from governor.meter import db, ledger
+from governor.meter import ledger, salvage
 
 
 def add_source_args(parser: argparse.ArgumentParser) -> None:
@@ -82,7 +82,7 @@ def refreshed(
 ) -> tuple[sqlite3.Connection, Any, dict[str, Any]]:
     """(ledger connection, ingest stats, config) after an incremental ingest."""
     config = load_config()
-    conn = db.connect()
+    conn = salvage.connect()  # a ledger set aside as corrupt is salvaged first
     stats = ingest_with_progress(conn, paths.transcript_roots(getattr(args, "claude_dir", None)), since)
     from governor.meter import codex_ingest
 

@@ -56,6 +56,9 @@ def run_fast(argv: list[str]) -> int:
         if not isinstance(exc, SystemExit) or exc.code not in (0, None):
             log(f"statusline failed open: {type(exc).__name__}: {exc}", exc)
             if isinstance(exc, sqlite3.Error) and not lines:  # a busy ledger: the last line, not a blank
+                from governor.meter.db import set_aside_if_corrupt
+
+                set_aside_if_corrupt(exc, "statusline")  # a corrupt one: moved aside, rebuilt by the next run
                 lines.extend(last_line())
     if chain is not None:
         lines[:0] = chain.result()
