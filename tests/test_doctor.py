@@ -112,8 +112,12 @@ def test_ledger_health_and_capture_freshness(tmp_path: Path) -> None:
     assert "quick_check ok" in line(out, "ledger") and "3 malformed lines skipped" in line(out, "ledger")
     assert "last update 2.0 h ago" in line(out, "ledger")
     assert "5.0 min ago: seven_day 62 %" in line(out, "official capture")
-    path.write_bytes(b"this is not a database" * 100)
-    assert line(doctor("--no-run").stdout, "ledger").startswith("✗")
+    path.write_bytes(b"this is not a database" * 100)  # set aside and salvaged (tests/test_corrupt_ledger.py)
+    out = doctor("--no-run").stdout
+    assert line(out, "ledger") == f"· ledger: {path} was corrupt (file is not a database): set aside and salvaged" \
+                                  " (see ledger recovery)"
+    assert "nothing could be read from the old file (file is not a database)" in line(out, "ledger recovery")
+    assert "quick_check ok" in line(doctor("--no-run").stdout, "ledger")  # the new one
 
 
 def test_doctor_does_not_create_the_ledger_and_speaks_json() -> None:

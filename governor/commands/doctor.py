@@ -28,8 +28,10 @@ def collect(run_hooks: bool = True) -> list[Check]:
     checks += wiring + [dp.check_plugin(wired)]
     if run_hooks:
         checks += dc.check_commands(wired)
-    checks += [dc.check_transcripts(), dc.check_transcript_retention(), dl.check_ledger(), dl.check_captures(),
-               dc.check_codex(), dc.check_router(), dc.check_kill_switch()]
+    checks += [dc.check_transcripts(), dc.check_transcript_retention(), dl.check_ledger()]
+    recovery = dl.check_recovery()
+    checks += [recovery] if recovery else []
+    checks += [dl.check_captures(), dc.check_codex(), dc.check_router(), dc.check_kill_switch()]
     return checks
 
 

@@ -147,8 +147,9 @@ def read_table(conn: sqlite3.Connection, table: str, columns: list[str]) -> tupl
 
     def read_range(lo: int, hi: int) -> int:
         nonlocal damaged
-        try:
-            got = conn.execute(select + " WHERE rowid BETWEEN ? AND ?", (lo, hi)).fetchall()
+        try:  # one rowid by equality: a range would step on into the next (maybe damaged) page
+            got = conn.execute(select + " WHERE rowid = ?", (lo,)).fetchall() if lo == hi else conn.execute(
+                select + " WHERE rowid BETWEEN ? AND ?", (lo, hi)).fetchall()
         except sqlite3.DatabaseError as exc:
             if not db.is_corrupt(exc):
                 raise
@@ -236,14 +237,17 @@ def salvage_file(conn: sqlite3.Connection, old: str) -> list[Result]:
     another process salvaged `old` meanwhile). Returns each table's result."""
     try:
         source = _open_old(old)
-    except sqlite3.Error as exc:
-        return [_unreadable(t, str(exc)) for t in TABLES]
-    try:
-        version = _scalar(source, "PRAGMA user_version")
-        known = version == db.SCHEMA_VERSION or version in db.MIGRATABLE
-        read = [_salvage_table(source, t, known) for t in TABLES]
-    finally:
-        source.close()
+        try:
+            version = source.execute("PRAGMA user_version").fetchone()[0]
+            source.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            known = version == db.SCHEMA_VERSION or version in db.MIGRATABLE
+            read = [_salvage_table(source, t, known) for t in TABLES]
+        finally:
+            source.close()
+    except sqlite3.DatabaseError as exc:  # not a database, or its schema unreadable: nothing to save
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise
+        read = [(_unreadable(t, str(exc)), []) for t in TABLES]
     with db.transaction(conn):
         if not os.path.exists(old):  # another process salvaged it while we read
             return []
@@ -268,8 +272,8 @@ def _unreadable(table: Table, error: str) -> Result:
     return result
 
 
-def _count(n: int) -> str:
-    return f"{n:,}"
+def _count(n: int, label: str) -> str:
+    return f"{n:,} {label[:-1] if n == 1 else label}"  # every label is a plural in -s
 
 
 def summary(old: str, results: list[Result]) -> str:
@@ -278,14 +282,14 @@ def summary(old: str, results: list[Result]) -> str:
     if results and not any(r.saved for r in results) and len(errors) == 1 and "" not in errors:
         return (f"the ledger was corrupt and is rebuilt from the transcripts; nothing could be read from the"
                 f" old file ({errors.pop()}); kept as {old}")
-    saved = [f"{_count(r.saved)} {r.table.label}" for r in results if r.saved]
+    saved = [_count(r.saved, r.table.label) for r in results if r.saved]
     lost = []
     for r in results:
         if r.lost is None:
             lost.append(f"the {r.table.label}" + (f" ({r.error})" if r.error else "") if not r.saved
                         else f"an unknown number of {r.table.label}")
         elif r.lost:
-            lost.append(f"{_count(r.lost)} {r.table.label}")
+            lost.append(_count(r.lost, r.table.label))
     said = f"saved {', '.join(saved)}" if saved else "nothing could be saved"
     unsaved = f"; could not read {', '.join(lost)}" if lost else "; nothing unreadable"
     return (f"the ledger was corrupt and is rebuilt from the transcripts; {said} from the old file{unsaved}"

@@ -6,11 +6,13 @@ to add more ledger facts; it tolerates tables and columns that do not exist yet.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
 
 from governor import paths
+from governor.meter import db
 from governor.reports.doctor_checks import Check
 
 
@@ -61,11 +63,53 @@ def check_ledger() -> Check:
         finally:
             conn.close()
     except sqlite3.Error as exc:
+        if db.is_corrupt(exc):
+            return _set_aside(path, size, str(exc))
         return Check("ledger", "fail", f"{path} ({size:.1f} MB) cannot be read: {exc}; "
                                        "delete it and it is rebuilt from the transcripts")
     if verdict != "ok":
-        return Check("ledger", "fail", f"{path} ({size:.1f} MB) quick_check: {verdict}; delete it to rebuild")
+        return _set_aside(path, size, f"quick_check: {' '.join(str(verdict).split())[:200]}")
     return Check("ledger", "ok", ", ".join([f"{path} ({size:.1f} MB)", "quick_check ok", *facts]))
+
+
+def _set_aside(path: str, size: float, reason: str) -> Check:
+    """A corrupt ledger: moved aside and salvaged into a new one now, as any command would on meeting it."""
+    from governor.meter import salvage
+
+    db.quarantine(sqlite3.DatabaseError(f"database disk image is malformed ({reason})"), path)
+    try:
+        salvage.connect(path).close()
+    except sqlite3.Error as exc:
+        return Check("ledger", "fail", f"{path} ({size:.1f} MB) was corrupt ({reason}) and set aside, but the"
+                                       f" new ledger cannot be opened: {exc}")
+    return Check("ledger", "info", f"{path} was corrupt ({reason}): set aside and salvaged (see ledger recovery)")
+
+
+def check_recovery() -> Check | None:
+    """The last time a corrupt ledger was set aside and salvaged (meta `last_recovery`), if ever. A ledger
+    set aside by a hook and not yet salvaged is salvaged here, as the next report would."""
+    path = paths.ledger_path()
+    if db.pending_salvage(path):
+        from governor.meter import salvage
+
+        try:
+            salvage.connect(path).close()
+        except sqlite3.Error as exc:
+            return Check("ledger recovery", "fail", f"a corrupt ledger waits to be salvaged: {exc}")
+    if not os.path.exists(path):
+        return None
+    try:
+        conn = _connect(path)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='last_recovery'").fetchone()
+        finally:
+            conn.close()
+        record = json.loads(row[0]) if row else None
+    except (sqlite3.Error, ValueError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("at"), (int, float)):
+        return None
+    return Check("ledger recovery", "info", f"{_ago(float(record['at']))}: {record.get('summary', '')}")
 
 
 def check_captures() -> Check:

@@ -1,0 +1,247 @@
+"""A ledger with corrupt data pages (issue 22): a real ledger built by the CLI, some of its pages
+overwritten on disk, then the real commands, hooks and status line run against it. Whoever meets the
+damage sets the file aside; the next command salvages what is readable (captures, router events, hook
+state, usage of transcripts Claude Code has since deleted), rebuilds from the transcripts and says in
+one line what could not be saved."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from governor import paths
+from governor.guards import hook_state
+from governor.lanes import handoff
+from governor.meter import db
+from tests.helpers import assistant_row, jsonl, projects_root, run_cli, run_hook
+from tests.official_fixtures import iso, status_payload, window
+
+SESSIONS, ROWS = 12, 300
+PAGE = re.compile(r"ledger\.sqlite3\.corrupt-\d{8}T\d{6}Z")
+
+
+def _ledger() -> Path:
+    return Path(paths.ledger_path())
+
+
+def _seed() -> dict[str, Any]:
+    """Twelve sessions of this week's transcripts (s00 oldest), a ledger built by `daily`, two official
+    captures from the status line, router events, a hand-off run and hook state."""
+    now = time.time()
+    root = projects_root()
+    for s in range(SESSIONS):
+        rows = [assistant_row(message_id=f"m{s}_{i}", request_id=f"r{s}_{i}", session_id=f"s{s:02}",
+                              timestamp=iso(now - 86400 + s * 3600 + i), output_tokens=s * 1000 + i + 1)
+                for i in range(ROWS)]
+        (root / "-home-dev-proj").mkdir(parents=True, exist_ok=True)
+        (root / "-home-dev-proj" / f"s{s:02}.jsonl").write_text(jsonl(rows))
+    assert run_cli("daily").returncode == 0
+    proc = run_cli("statusline", input=json.dumps(status_payload({"five_hour": window(22, 3600),
+                                                                  "seven_day": window(61)})),
+                   env={"NO_COLOR": "1"})
+    assert proc.returncode == 0 and proc.stdout.startswith("wk 61% official"), proc.stderr
+    conn = db.connect()
+    with db.transaction(conn):
+        handoff.record_event(conn, now - 500, "s03", "handoff", "implement it across the repo", "/b/1.md", "broad")
+        handoff.record_event(conn, now - 400, "s04", "hold", "design the architecture", None, "architecture")
+        conn.execute("INSERT INTO handoff_runs(ts, brief_path, exit_code, thread_id, input, cached_input, output,"
+                     " reasoning) VALUES(?, '/b/1.md', 0, 'th-1', 900, 100, 50, 5)", (now - 450,))
+        hook_state.save(conn, "s05", "pacing", {"severity": 2, "at": now - 300}, now - 300)
+    conn.close()
+    return {"now": now, "kept": _kept()}
+
+
+def _kept() -> dict[str, list[tuple[Any, ...]]]:
+    """What exists only in the ledger, without the ids SQLite hands out."""
+    conn = sqlite3.connect(_ledger())
+    try:
+        return {
+            "captures": conn.execute("SELECT window, used_pct, resets_at, captured_at, source, session_id"
+                                     " FROM captures ORDER BY window").fetchall(),
+            "router_events": conn.execute("SELECT ts, session_id, decision, prompt_head, brief_path, reason"
+                                          " FROM router_events ORDER BY ts").fetchall(),
+            "handoff_runs": conn.execute("SELECT ts, brief_path, exit_code, thread_id, input FROM handoff_runs"
+                                         ).fetchall(),
+            "hook_state": conn.execute("SELECT session_id, guard, value FROM hook_state ORDER BY 1, 2").fetchall(),
+        }
+    finally:
+        conn.close()
+
+
+def _leaf_pages(table: str) -> list[tuple[int, int, int]]:
+    """(page number, first rowid, last rowid) of each leaf page of `table`, in rowid order (rowids are
+    dense here: rows are only ever inserted)."""
+    conn = sqlite3.connect(_ledger())
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        count, top = conn.execute(f"SELECT count(*), max(rowid) FROM {table}").fetchone()
+        assert count == top
+        pages, first = [], 1
+        for pageno, cells in conn.execute("SELECT pageno, ncell FROM dbstat WHERE name=? AND pagetype='leaf'"
+                                          " ORDER BY path", (table,)):
+            pages.append((pageno, first, first + cells - 1))
+            first += cells
+        assert first - 1 == count
+        return pages
+    finally:
+        conn.close()
+
+
+def _overwrite(pages: list[int]) -> None:
+    """Garbage over whole data pages, as a bad sector or a torn copy leaves them (the header stays)."""
+    conn = sqlite3.connect(_ledger())
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with open(_ledger(), "r+b") as fh:
+        for page in pages:
+            fh.seek((page - 1) * size)
+            fh.write(bytes((page * 37 + i) % 251 for i in range(size)))
+
+
+def _delete_first_transcript() -> tuple[int, int]:
+    """Delete the transcript whose rows were stored first, as Claude Code's cleanupPeriodDays sweep would;
+    returns its rows' rowid range (its usage now lives only in the ledger)."""
+    conn = sqlite3.connect(_ledger())
+    try:
+        (session,) = conn.execute("SELECT session_id FROM usage WHERE rowid = 1").fetchone()
+        lo, hi = conn.execute("SELECT min(rowid), max(rowid) FROM usage WHERE session_id=?", (session,)).fetchone()
+    finally:
+        conn.close()
+    (projects_root() / "-home-dev-proj" / f"{session}.jsonl").unlink()
+    return lo, hi
+
+
+def _output_between(lo: int, hi: int) -> tuple[int, int]:
+    conn = sqlite3.connect(_ledger())
+    try:
+        return conn.execute("SELECT count(*), sum(output) FROM usage WHERE rowid BETWEEN ? AND ?", (lo, hi)).fetchone()
+    finally:
+        conn.close()
+
+
+def _totals() -> tuple[int, int]:
+    conn = sqlite3.connect(_ledger())
+    try:
+        return conn.execute("SELECT count(*), sum(output) FROM usage").fetchone()
+    finally:
+        conn.close()
+
+
+def _log() -> str:
+    return Path(paths.log_path()).read_text()
+
+
+def test_daily_salvages_a_ledger_with_corrupt_pages_and_keeps_the_history_of_deleted_transcripts() -> None:
+    seeded = _seed()
+    baseline = run_cli("daily", "--json")
+    assert baseline.returncode == 0
+    before = _totals()
+    _gone_lo, gone_hi = _delete_first_transcript()
+    damaged = [p for p in _leaf_pages("usage") if p[1] > gone_hi][2:4]  # rows of transcripts still there
+    rollups = _leaf_pages("usage_hourly") + _leaf_pages("usage_rollup")  # what daily reads (summed anew)
+    _overwrite([p[0] for p in damaged + rollups])
+    lost = sum(p[2] - p[1] + 1 for p in damaged)
+    plain = sqlite3.connect(_ledger())
+    try:
+        plain.execute("SELECT sum(output) FROM usage").fetchone()
+        raise AssertionError(f"the pages are not corrupt: {damaged}")
+    except sqlite3.DatabaseError as exc:
+        assert str(exc) == "database disk image is malformed"
+    finally:
+        plain.close()
+
+    out = run_cli("daily", "--json")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == baseline.stdout  # every transcript's usage, the deleted one's from the old file
+    moved = [n for n in os.listdir(_ledger().parent) if PAGE.fullmatch(n.removesuffix(".salvaged"))]
+    assert len(moved) == 1 and moved[0].endswith(".salvaged")
+    old = str(_ledger().parent / moved[0])
+    assert out.stderr == (
+        "governor: the ledger was corrupt and is rebuilt from the transcripts; saved 2 official captures,"
+        f" 2 router events, 1 hook state, 1 hand-off run, {SESSIONS * ROWS - lost:,} usage rows from the old"
+        f" file; could not read {lost:,} usage rows (usage of transcripts that still exist is read again from"
+        f" them); old file kept as {old}\n")
+    assert {n.removeprefix(moved[0]) for n in os.listdir(_ledger().parent) if n.startswith(moved[0])} >= {"", "-wal"}
+    assert _kept() == seeded["kept"] and _totals() == before
+    log = _log()
+    assert "moved aside to" in log and out.stderr.removeprefix("governor: ").strip() in log
+    again = run_cli("daily", "--json")  # salvaged once: nothing more to say
+    assert again.stderr == "" and again.stdout == baseline.stdout
+
+
+def test_what_cannot_be_saved_is_said_and_doctor_shows_the_last_recovery() -> None:
+    _seed()
+    _gone_lo, gone_hi = _delete_first_transcript()
+    first = _leaf_pages("usage")[0]
+    assert first[2] <= gone_hi  # the first page holds only the deleted transcript's rows
+    lost_rows, lost_output = _output_between(first[1], first[2])
+    captures = _leaf_pages("captures")
+    assert len(captures) == 1
+    before = _totals()
+    _overwrite([first[0], captures[0][0]])
+
+    out = run_cli("status")
+    assert out.returncode == 0, out.stderr
+    line = out.stderr.splitlines()[0]
+    assert re.fullmatch(
+        r"governor: the ledger was corrupt and is rebuilt from the transcripts; saved 2 router events, 1 hook"
+        rf" state, 1 hand-off run, {SESSIONS * ROWS - lost_rows:,} usage rows from the old file; could not read"
+        rf" 2 official captures, {lost_rows:,} usage rows \(usage of transcripts that still exist is read again"
+        r" from them\); old file kept as .*\.salvaged", line), line
+    assert _totals() == (before[0] - lost_rows, before[1] - lost_output)  # only the deleted transcript's page
+    doctor = run_cli("doctor", "--no-run").stdout
+    recovery = [ln for ln in doctor.splitlines() if ln.startswith("· ledger recovery: ")]
+    assert len(recovery) == 1 and recovery[0].endswith(line.removeprefix("governor: the ledger was corrupt and"
+                                                                         " is rebuilt from the transcripts"))
+    assert "quick_check ok" in doctor
+
+
+def test_a_prompt_hook_sets_the_file_aside_and_never_blocks_the_next_prompt() -> None:
+    seeded = _seed()
+    _overwrite([p[0] for p in _leaf_pages("files")])  # the transcripts' cursors: every ingest reads them
+    transcript = projects_root() / "-home-dev-proj" / "s11.jsonl"
+    payload = {"session_id": "s11", "transcript_path": str(transcript), "cwd": "/home/dev/proj",
+               "hook_event_name": "UserPromptSubmit", "prompt": "carry on"}
+    first = run_hook("user_prompt_submit.py", payload)
+    assert (first.returncode, first.stdout, first.stderr) == (0, b"", b"")
+    state = _ledger().parent
+    moved = [n for n in os.listdir(state) if PAGE.fullmatch(n)]
+    assert len(moved) == 1  # set aside, not read: salvage is left to the next command
+    assert not _ledger().exists() or _totals()[0] == 0
+    assert f"moved aside to {state / moved[0]} (database disk image is malformed)" in _log()
+
+    second = run_hook("user_prompt_submit.py", payload)  # a new ledger, built from the transcripts
+    assert (second.returncode, second.stderr) == (0, b"")
+    assert _totals() == (SESSIONS * ROWS, sum(s * 1000 * ROWS + ROWS * (ROWS + 1) // 2 for s in range(SESSIONS)))
+    fresh = _kept()["router_events"]
+    assert [e[1:4] for e in fresh] == [("s11", "pass", "carry on")]  # only this prompt's: not yet salvaged
+
+    status = run_cli("status")
+    assert status.returncode == 0 and status.stderr.startswith(
+        "governor: the ledger was corrupt and is rebuilt from the transcripts; saved 2 official captures,"
+        " 2 router events, 1 hook state, 1 hand-off run"), status.stderr
+    kept = _kept()
+    assert kept["router_events"] == sorted(seeded["kept"]["router_events"] + fresh)
+    assert [s for s in kept["hook_state"] if s[0] != "s11"] == seeded["kept"]["hook_state"]  # s11: this prompt's run
+    assert kept["handoff_runs"] == seeded["kept"]["handoff_runs"]
+    assert kept["captures"] == seeded["kept"]["captures"]
+    assert [n for n in os.listdir(state) if PAGE.fullmatch(n.removesuffix(".salvaged"))] == [moved[0] + ".salvaged"]
+    assert "Traceback" not in status.stderr
+
+
+def test_the_status_line_shows_its_last_line_and_the_next_one_is_rebuilt() -> None:
+    _seed()
+    payload = json.dumps(status_payload({"five_hour": window(22, 3600), "seven_day": window(61)}))
+    shown = run_cli("statusline", input=payload, env={"NO_COLOR": "1"}).stdout
+    assert shown.startswith("wk 61% official")
+    _overwrite([p[0] for p in _leaf_pages("usage_hourly")] + [p[0] for p in _leaf_pages("usage_rollup")])
+    out = run_cli("statusline", input=payload, env={"NO_COLOR": "1"})
+    assert (out.returncode, out.stdout, out.stderr) == (0, shown, "")  # the last line, not a blank
+    assert len([n for n in os.listdir(_ledger().parent) if PAGE.fullmatch(n)]) == 1
+    again = run_cli("statusline", input=payload, env={"NO_COLOR": "1"})
+    assert again.returncode == 0 and again.stdout.startswith("wk 61% official"), again.stdout
