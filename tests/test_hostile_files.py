@@ -104,3 +104,83 @@ def test_hooks_and_reports_do_not_hang_on_fifos_and_devices() -> None:
         assert result.returncode == 0 and "Traceback" not in result.stderr, (args, result.stderr)
     assert json.loads(run_cli("daily", "--json").stdout)["totals"]["output_tokens"] == 31
 
+
+
+def _hostile_codex_home() -> tuple[Path, int]:
+    """CODEX_HOME/sessions with one real rollout beside a FIFO, a link to /dev/zero, a dangling link, a link
+    loop and a name that is not UTF-8, all named rollout-*.jsonl; returns the real one and the number of
+    unreadable ones."""
+    from tests.codex_fixtures import REAL_0169
+
+    day = Path(os.environ["CODEX_HOME"]) / "sessions" / "2026" / "11" / "23"
+    day.mkdir(parents=True)
+    good = day / REAL_0169.name
+    good.write_bytes(REAL_0169.read_bytes())
+    os.mkfifo(day / "rollout-fifo.jsonl")
+    os.symlink("/dev/zero", day / "rollout-zero.jsonl")
+    os.symlink("rollout-missing.jsonl", day / "rollout-dangling.jsonl")
+    os.symlink("rollout-loop2.jsonl", day / "rollout-loop1.jsonl")
+    os.symlink("rollout-loop1.jsonl", day / "rollout-loop2.jsonl")
+    with open(os.path.join(os.fsencode(day), b"rollout-caf\xe9.jsonl"), "wb") as fh:
+        fh.write(REAL_0169.read_bytes())
+    return good, 6
+
+
+def test_unreadable_codex_rollouts_are_skipped_counted_and_logged_once() -> None:
+    from governor.meter.codex_ingest import ingest_codex, token_totals
+    from tests.codex_fixtures import REAL_0169, record_totals
+
+    _hostile_codex_home()
+    conn = db.connect()
+    stats = ingest_codex(conn, now=1795_900_000)
+    totals = token_totals(conn, None, None)
+    assert tuple(totals[k] for k in ("input", "cached_input", "output", "reasoning", "total")) == record_totals(
+        REAL_0169)
+    assert stats.files_read == 1
+    reasons = sorted(u.rsplit(" (", 1)[1] for u in stats.unreadable)
+    assert reasons == ["No such file or directory)", "Too many levels of symbolic links)",
+                       "Too many levels of symbolic links)", "name is not UTF-8)", "not a regular file)",
+                       "not a regular file)"]
+    assert len(ingest_codex(conn, now=1795_900_000).unreadable) == 6
+    log = Path(paths.log_path()).read_text()
+    assert log.count("Codex rollout file(s) that cannot be read") == 1 and "Traceback" not in log
+    out = run_cli("daily")  # the CLI reads the Codex lane too: one report, no traceback
+    assert out.returncode == 0 and out.stderr == "" and "Traceback" not in Path(paths.log_path()).read_text()
+
+
+def test_a_rollout_without_read_permission_is_skipped_as_a_user() -> None:
+    import pwd
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO_ROOT
+    from tests.test_hostile_memory import _user
+
+    user = _user()
+    if user is None or (os.geteuid() == 0 and shutil.which("setpriv") is None):
+        import pytest
+
+        pytest.skip("needs a non-root user: useradd and setpriv unavailable")
+    good, _n = _hostile_codex_home()
+    secret = good.with_name("rollout-secret.jsonl")
+    secret.write_bytes(good.read_bytes())
+    home = Path(os.environ["HOME"])
+    uid = pwd.getpwnam(user).pw_uid
+    for dirpath, _dirs, files in os.walk(home):
+        os.chown(dirpath, uid, -1)
+        for name in files:
+            os.lchown(os.path.join(dirpath, os.fsdecode(name)), uid, -1)
+    for parent in list(home.parents)[:-1]:  # pytest's tmp dirs are 0700: let the user reach its home
+        os.chmod(parent, os.stat(parent).st_mode | 0o005)
+    secret.chmod(0)
+    command = [sys.executable, "-m", "governor", "status", "--json"]
+    if os.geteuid() == 0:
+        command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
+    runs = [subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=str(REPO_ROOT),
+                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}) for _ in range(2)]
+    for proc in runs:
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    log = Path(paths.log_path()).read_text()
+    assert log.count("ingest: skipped 7 Codex rollout file(s) that cannot be read") == 1  # 6 + Permission denied
+    assert "Traceback" not in log and json.loads(runs[1].stdout)["codex"]["tokens_cycle"] is not None

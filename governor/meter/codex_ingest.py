@@ -37,6 +37,7 @@ class CodexIngestStats:
     def __init__(self) -> None:
         self.files_seen = self.files_read = self.bytes_read = self.records = 0
         self.limits_updated = self.bad_lines = self.skipped_old = 0
+        self.unreadable: list[str] = []  # rollouts that cannot be read, and why (logged when the set changes)
 
     def __repr__(self) -> str:
         return f"CodexIngestStats({self.__dict__})"
@@ -88,18 +89,26 @@ def ingest_codex(conn: sqlite3.Connection, now: float, codex_home: str | None = 
     A killed process leaves the ledger as it was."""
     home = codex_home or paths.codex_home()
     stats = CodexIngestStats()
+    found = list(discover(home, stats.unreadable)) if only is None else list(only)
+    if _pending(conn, found, since, stats):  # nothing new: a report needs no write lock (nor waits for one)
+        _read(conn, found, now, since, limit, stats)
+    if stats.unreadable:
+        tail.log_unreadable(conn, stats.unreadable, "unreadable_rollouts", "Codex rollout")
+    return stats
+
+
+def _read(conn: sqlite3.Connection, found: list[str], now: float, since: float | None, limit: int | None,
+          stats: CodexIngestStats) -> None:
     snaps: list[LimitSnapshot] = []
-    found = list(discover(home)) if only is None else list(only)
-    if not _pending(conn, found, since, stats):  # nothing new: a report needs no write lock (nor waits for one)
-        return stats
     with db.transaction(conn):
         cursors = tail.load_cursors(conn, KIND)  # inside the write lock: another ingest may have moved them
         for path in found:
             stats.files_seen += 1
             try:
                 st = os.stat(path)
-            except OSError:
-                continue  # archived or deleted while we looked
+            except OSError as exc:  # archived or deleted while we looked
+                stats.unreadable.append(f"{path} ({exc.strerror or type(exc).__name__})")
+                continue
             if tail.too_old(st, cursor := cursors.get(path), since):
                 stats.skipped_old += 1
                 continue
@@ -120,7 +129,8 @@ def ingest_codex(conn: sqlite3.Connection, now: float, codex_home: str | None = 
                     snaps.extend(parsed.limits)
                     stats.records += len(parsed.usage)
                     bad += parsed.bad_lines
-            except OSError:  # gone, a FIFO, a device: its rows so far are upserted (idempotent), no cursor
+            except OSError as exc:  # unreadable, gone, no longer regular: rows so far kept (idempotent), no cursor
+                stats.unreadable.append(f"{path} ({exc.strerror or type(exc).__name__})")
                 continue
             bad += blocks.overlong
             new = tail.Cursor(st.st_dev, st.st_ino, offset, max(st.st_size, offset), st.st_mtime_ns,
@@ -131,7 +141,6 @@ def ingest_codex(conn: sqlite3.Connection, now: float, codex_home: str | None = 
             stats.bad_lines += bad
         for snap in sorted(snaps, key=lambda s: (s.observed_at, s.used_pct)):  # oldest first
             stats.limits_updated += _apply_limit(conn, snap)
-    return stats
 
 
 def token_totals(conn: sqlite3.Connection, start: float | None, end: float | None) -> dict[str, int]:

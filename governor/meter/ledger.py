@@ -192,7 +192,7 @@ def ingest(
     finally:
         _close(results)
     if stats.unreadable:
-        _log_unreadable(conn, stats.unreadable)
+        tail.log_unreadable(conn, stats.unreadable, "unreadable_transcripts", "transcript")
     if stats.bad_files:  # once per reading of the bad lines: the cursor moves past them
         more = f" and {len(stats.bad_files) - 1} more file(s)" if len(stats.bad_files) > 1 else ""
         log(f"ingest: skipped {stats.bad_lines} malformed line(s) in {stats.bad_files[0]}{more}")
@@ -217,18 +217,3 @@ def _reconcile(conn: sqlite3.Connection, sessions: set[str], account_changed: bo
         from governor.meter.account_reconcile import reconcile
 
         reconcile(conn, sessions)
-
-
-def _log_unreadable(conn: sqlite3.Connection, unreadable: list[str]) -> None:
-    """One log line when the set of unreadable transcripts changes (not one per prompt while it stays)."""
-    import hashlib
-
-    digest = hashlib.sha1("\n".join(sorted(unreadable)).encode("utf-8", "replace")).hexdigest()
-    if db.get_meta(conn, "unreadable_transcripts") == digest:
-        return
-    shown = "; ".join(unreadable[:3]) + (f"; and {len(unreadable) - 3} more" if len(unreadable) > 3 else "")
-    log(f"ingest: skipped {len(unreadable)} transcript file(s) that cannot be read: {shown}")
-    try:
-        db.set_meta(conn, "unreadable_transcripts", digest)
-    except sqlite3.Error:
-        pass  # busy: it is logged again next time, no harm

@@ -154,3 +154,22 @@ class Blocks:
 def iter_blocks(path: str, start: int, block: int = BLOCK) -> Iterator[tuple[bytes, int]]:
     """Blocks(path, start, block) for a caller that does not count over-long lines."""
     return iter(Blocks(path, start, block))
+
+
+def log_unreadable(conn: sqlite3.Connection, unreadable: list[str], key: str, noun: str) -> None:
+    """One log line when the set of unreadable files changes (not one per prompt while it stays); the
+    set's digest is kept in meta `key`."""
+    import hashlib
+
+    from governor.log import log
+    from governor.meter import db
+
+    digest = hashlib.sha1("\n".join(sorted(unreadable)).encode("utf-8", "replace")).hexdigest()
+    if db.get_meta(conn, key) == digest:
+        return
+    shown = "; ".join(unreadable[:3]) + (f"; and {len(unreadable) - 3} more" if len(unreadable) > 3 else "")
+    log(f"ingest: skipped {len(unreadable)} {noun} file(s) that cannot be read: {shown}")
+    try:
+        db.set_meta(conn, key, digest)
+    except sqlite3.Error:
+        pass  # busy: it is logged again next time, no harm

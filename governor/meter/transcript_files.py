@@ -23,6 +23,14 @@ def _add(found: list[Found], skipped: list[str] | None, path: str, project: str)
     """Append `path` when it is a regular file (after links) with a storable name; otherwise note why
     not in `skipped`. A FIFO, a device, a link loop, a dangling link or a file deleted while we look is
     never opened (a FIFO blocks a reader, /dev/zero never ends)."""
+    st = checked(path, skipped)
+    if st is not None:
+        found.append((path, project, st))
+
+
+def checked(path: str, skipped: list[str] | None) -> os.stat_result | None:
+    """`path`'s stat when it is a regular file (after links) with a storable name, else None with the
+    reason noted in `skipped` (see _add). Transcripts and Codex rollouts alike."""
     if not storable(path):
         reason = "name is not UTF-8"
     else:
@@ -32,11 +40,11 @@ def _add(found: list[Found], skipped: list[str] | None, path: str, project: str)
             reason = getattr(exc, "strerror", None) or type(exc).__name__
         else:
             if stat.S_ISREG(st.st_mode):
-                found.append((path, project, st))
-                return
+                return st
             reason = "not a regular file"
     if skipped is not None:
         skipped.append(f"{os.fsencode(path).decode('utf-8', 'replace')} ({reason})")
+    return None
 
 
 def _subagent_files(found: list[Found], skipped: list[str] | None, session_dir: str, project: str) -> None:
