@@ -70,7 +70,9 @@ def route(payload: Mapping[str, Any], config: Mapping[str, Any], conn: sqlite3.C
     prompt = str(payload["prompt"])
     session_id = payload.get("session_id")
     ts = _epoch(now)
-    cls = router.classify(prompt, cfg)
+    from governor.guards import pattern_time
+
+    cls = pattern_time.classify(prompt, cfg, conn)  # each search bounded in time
     state = codex_state(conn, config, now) if cls == "handoff" else router.CodexState(False, False)
     decision, reason = router.routing_decision(cls, cfg["mode"], over_pace, state)
 

@@ -14,7 +14,7 @@ Compiled patterns are cached per process by pattern string.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from governor.record import Record  # a NamedTuple without exec-compiling one per class
@@ -97,9 +97,17 @@ def _compiled(pattern: str) -> re.Pattern[str] | None:
     return rx
 
 
-def _search(pattern: str, text: str) -> bool:
+def search(pattern: str, text: str) -> bool:
     rx = _compiled(pattern)
     return rx is not None and rx.search(text) is not None
+
+
+
+def mark_slow(pattern: str, reason: str) -> None:
+    """Vet `pattern` out for this process (it never matches; slow_reason gives `reason`): one that took
+    too long on a real prompt (guards/pattern_time.py), where the static check let it through."""
+    _SLOW[pattern] = reason
+    _PATTERNS[pattern] = None
 
 
 def scan_text(prompt: str, scan_chars: int = DEFAULT_SCAN_CHARS) -> str:
@@ -107,14 +115,16 @@ def scan_text(prompt: str, scan_chars: int = DEFAULT_SCAN_CHARS) -> str:
     return " ".join(prompt[: max(0, int(scan_chars))].split())
 
 
-def classify(prompt: str, router_cfg: Mapping[str, Any]) -> str:
-    """'handoff' (implementation verb AND breadth), else 'hold' (architecture), else 'none'."""
+def classify(prompt: str, router_cfg: Mapping[str, Any],
+             matches: Callable[[str, str], bool] = search) -> str:
+    """'handoff' (implementation verb AND breadth), else 'hold' (architecture), else 'none'. `matches`
+    (pattern, text) is `search`, or the hook's time-bounded one."""
     text = scan_text(prompt, router_cfg.get("scan_chars", DEFAULT_SCAN_CHARS))
     if not text:
         return "none"
-    if _search(router_cfg["impl_verb"], text) and _search(router_cfg["breadth"], text):
+    if matches(router_cfg["impl_verb"], text) and matches(router_cfg["breadth"], text):
         return "handoff"
-    if _search(router_cfg["architecture"], text):
+    if matches(router_cfg["architecture"], text):
         return "hold"
     return "none"
 

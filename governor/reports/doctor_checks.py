@@ -237,20 +237,52 @@ def check_kill_switch() -> Check:
 
 
 def check_router() -> Check:
-    """Router patterns that could stall a prompt: vetted out by the router (they never match)."""
+    """Router patterns that could stall a prompt: vetted out by the router (they never match). Each is
+    checked statically, run on near-miss probes under the hook's time bound, and looked up among those a
+    real prompt found slow (the ledger's meta, guards/pattern_time.py)."""
     from governor.config import load_config
     from governor.errors import ConfigError
+    from governor.guards.pattern_time import SLOW_KEY, probe
     from governor.policy.router import slow_reason
 
     try:
         router = load_config()["router"]
     except (ConfigError, KeyError, TypeError):
         return Check("router patterns", "info", "not checked (budget.json invalid)")
-    slow = [f"router.{key}: {slow_reason(router[key])}; it is skipped (never matches) until rewritten"
-            for key in ("impl_verb", "breadth", "architecture") if slow_reason(router[key])]
+    seen = _slow_on_prompts(SLOW_KEY)
+    slow = []
+    for key in ("impl_verb", "breadth", "architecture"):
+        pattern = router[key]
+        if reason := slow_reason(pattern) or seen.get(pattern):
+            slow.append(f"router.{key}: {reason}; it is skipped (never matches) until rewritten")
+        elif reason := probe(pattern):
+            slow.append(f"router.{key}: {reason}; on such a prompt the hook stops it and skips it from then on:"
+                        " rewrite it")
     if slow:
         return Check("router patterns", "fail", f"{len(slow)} pattern(s) could stall a prompt", slow)
     return Check("router patterns", "ok", "no pattern with catastrophic backtracking")
+
+
+def _slow_on_prompts(key: str) -> dict[str, str]:
+    """{pattern: reason} the prompt hook recorded in the ledger's meta (read-only; {} without a ledger)."""
+    import json
+    import sqlite3
+
+    path = paths.ledger_path()
+    if not os.path.exists(path):
+        return {}
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        finally:
+            conn.close()
+        found = json.loads(row[0]) if row else {}
+    except (sqlite3.Error, ValueError):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): str(v) or "ran out of time on a prompt" for k, v in found.items()}
 
 
 MIN_TRANSCRIPT_DAYS = 8  # a week's pacing (and a rebuilt ledger) needs the whole week's transcripts
