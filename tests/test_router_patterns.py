@@ -118,3 +118,16 @@ def test_doctor_probes_a_slow_pattern_before_any_prompt_meets_it() -> None:
     assert ("✗ router patterns: 1 pattern(s) could stall a prompt\n    router.breadth: runs past 100 ms on"
             " 'aaaaaaaaaaaa'… (49 characters); on such a prompt the hook stops it and skips it from then on:"
             " rewrite it\n") in out
+
+
+def test_the_retention_governor_needs_grows_with_the_rate_window() -> None:
+    settings = Path(os.environ["CLAUDE_CONFIG_DIR"]) / "settings.json"
+    settings.write_text(json.dumps({"cleanupPeriodDays": 10}))
+    out = run_cli("doctor", "--no-run").stdout
+    assert "✓ transcript retention: cleanupPeriodDays 10: older history lives only in governor's ledger" \
+           " (it reads back 8 days)\n" in out
+    (Path(os.environ["GOVERNOR_HOME"]) / "budget.json").write_text(json.dumps({"pacing": {"rate_window_hours": 168}}))
+    out = run_cli("doctor", "--no-run").stdout
+    assert (f"✗ transcript retention: cleanupPeriodDays is 10: Claude Code deletes transcripts before the week"
+            " governor paces is over (it reads back 14 days: the 7-day cycle and pacing.rate_window_hours before"
+            f" it); set it to at least 14 in {settings}\n") in out

@@ -285,12 +285,29 @@ def _slow_on_prompts(key: str) -> dict[str, str]:
     return {str(k): str(v) or "ran out of time on a prompt" for k, v in found.items()}
 
 
-MIN_TRANSCRIPT_DAYS = 8  # a week's pacing (and a rebuilt ledger) needs the whole week's transcripts
+CYCLE_DAYS = 7
+
+
+def history_days() -> int:
+    """The history governor is asked to keep readable from the transcripts: the ingest horizon, i.e. the
+    weekly cycle plus `pacing.rate_window_hours` before it (the burn rate at the cycle's start), in whole
+    days (8 by default). Calibration uses only this cycle's captures, and no setting keeps more: older
+    history lives in the ledger alone (and is salvaged from it if it is ever corrupt)."""
+    import math
+
+    from governor.config import load_config
+    from governor.errors import ConfigError
+
+    try:
+        hours = float(load_config()["pacing"]["rate_window_hours"])
+    except (ConfigError, KeyError, TypeError, ValueError):
+        hours = 24.0
+    return CYCLE_DAYS + math.ceil(hours / 24)
 
 
 def check_transcript_retention() -> Check:
     """Claude Code deletes transcripts older than `cleanupPeriodDays` (default 30): past that, the ledger
-    alone holds the history; shorter than a week, a rebuilt ledger cannot see the current week."""
+    alone holds the history; shorter than history_days(), a rebuilt ledger cannot see the current week."""
     days: Any = None
     for path in (installer.scope_path("user"),):
         try:
@@ -301,9 +318,12 @@ def check_transcript_retention() -> Check:
     if not isinstance(days, (int, float)) or isinstance(days, bool):
         return Check("transcript retention", "ok", "Claude Code keeps transcripts 30 days (the default); "
                                                    "older history lives only in governor's ledger")
-    if days < MIN_TRANSCRIPT_DAYS:
+    needed = history_days()
+    if days < needed:
         return Check("transcript retention", "fail",
                      f"cleanupPeriodDays is {days:g}: Claude Code deletes transcripts before the week governor "
-                     f"paces is over; set it to at least {MIN_TRANSCRIPT_DAYS} in {installer.scope_path('user')}")
+                     f"paces is over (it reads back {needed} days: the {CYCLE_DAYS}-day cycle and"
+                     f" pacing.rate_window_hours before it); set it to at least {needed} in"
+                     f" {installer.scope_path('user')}")
     return Check("transcript retention", "ok", f"cleanupPeriodDays {days:g}: older history lives only in "
-                                               "governor's ledger")
+                                               f"governor's ledger (it reads back {needed} days)")
