@@ -245,3 +245,43 @@ def test_the_status_line_shows_its_last_line_and_the_next_one_is_rebuilt() -> No
     assert len([n for n in os.listdir(_ledger().parent) if PAGE.fullmatch(n)]) == 1
     again = run_cli("statusline", input=payload, env={"NO_COLOR": "1"})
     assert again.returncode == 0 and again.stdout.startswith("wk 61% official"), again.stdout
+
+
+def test_a_damaged_right_edge_is_read_around_too() -> None:
+    """The last page holds max(rowid): the ranges go on past the last readable row instead."""
+    from governor.meter import ledger, salvage
+
+    root = projects_root()
+    rows = [assistant_row(message_id=f"m{i}", request_id=f"r{i}", output_tokens=i + 1) for i in range(3000)]
+    (root / "p").mkdir()
+    (root / "p" / "s.jsonl").write_text(jsonl(rows))
+    conn = db.connect()
+    ledger.ingest(conn, [str(root)], parallel=False)
+    conn.close()
+    pages = _leaf_pages("usage")
+    damaged = [pages[1], pages[-1]]
+    _overwrite([p[0] for p in damaged])
+    (root / "p" / "s.jsonl").unlink()  # nothing to rebuild from: what is not salvaged is gone
+    conn = sqlite3.connect(_ledger())
+    try:
+        conn.execute("SELECT max(rowid) FROM usage").fetchone()
+        raise AssertionError("the right edge is readable")
+    except sqlite3.DatabaseError:
+        pass
+    finally:
+        conn.close()
+    assert db.quarantine(sqlite3.DatabaseError("database disk image is malformed")) is not None
+    said: list[str] = []
+    db.on_recovery = said.append
+    try:
+        conn = salvage.connect()
+    finally:
+        db.on_recovery = None
+    lost = sum(p[2] - p[1] + 1 for p in damaged)
+    lost_output = sum(i + 1 for p in damaged for i in range(p[1] - 1, p[2]))
+    assert conn.execute("SELECT count(*), sum(output) FROM usage").fetchone() == (
+        3000 - lost, 3000 * 3001 // 2 - lost_output)
+    assert conn.execute("SELECT sum(responses), sum(output) FROM usage_hourly").fetchone() == (
+        3000 - lost, 3000 * 3001 // 2 - lost_output)  # the roll-ups summed anew from what was saved
+    assert len(said) == 1 and f" {3000 - lost:,} usage rows from the old file" in said[0]
+    assert f"could not read {lost:,} usage rows" in said[0]

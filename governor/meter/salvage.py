@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from governor import paths
@@ -128,104 +128,112 @@ def _scalar(conn: sqlite3.Connection, sql: str) -> Any:
     return row[0] if row else None
 
 
-def read_table(conn: sqlite3.Connection, table: str, columns: list[str]) -> tuple[dict[int, tuple[Any, ...]], bool]:
-    """{rowid: row} of what can be read, and whether any page could not be. A plain scan first; from the
-    first damaged page on, rowid ranges of CHUNK, halved where SQLite refuses them, single rowids at the
-    bottom. The range ends at max(rowid) when the table's right edge is readable, else after EMPTY_CHUNKS
-    ranges without a row."""
-    select = f"SELECT rowid, {', '.join(columns)} FROM {table}"
-    rows: dict[int, tuple[Any, ...]] = {}
-    try:
-        cursor = conn.execute(select + " ORDER BY rowid")
-        while batch := cursor.fetchmany(2048):
-            rows.update((r[0], r[1:]) for r in batch)
-        return rows, False
-    except sqlite3.DatabaseError as exc:
-        if not db.is_corrupt(exc):
-            raise
-    damaged = False
+Batch = list[tuple[Any, ...]]  # rows of one table, rowid first
 
-    def read_range(lo: int, hi: int) -> int:
-        nonlocal damaged
-        try:  # one rowid by equality: a range would step on into the next (maybe damaged) page
-            got = conn.execute(select + " WHERE rowid = ?", (lo,)).fetchall() if lo == hi else conn.execute(
-                select + " WHERE rowid BETWEEN ? AND ?", (lo, hi)).fetchall()
+
+class Reader:
+    """The readable rows of a table, in batches (a million-row usage table is never held whole); after
+    iterating, `damaged` says whether any page could not be read. A plain scan first; from the first
+    damaged page on, rowid ranges of CHUNK, halved where SQLite refuses them, single rowids (by equality)
+    at the bottom. The ranges end at max(rowid) when the table's right edge is readable, else after
+    EMPTY_CHUNKS ranges without a row."""
+
+    def __init__(self, conn: sqlite3.Connection, table: str, columns: list[str]) -> None:
+        self.conn, self.table = conn, table
+        self.select = f"SELECT rowid, {', '.join(columns)} FROM {table}"
+        self.damaged = False
+
+    def __iter__(self) -> Iterator[Batch]:
+        last: int | None = None
+        try:
+            cursor = self.conn.execute(self.select + " ORDER BY rowid")
+            while batch := cursor.fetchmany(2048):  # a batch cut short by a damaged page is read again below
+                last = batch[-1][0]
+                yield batch
+            return
         except sqlite3.DatabaseError as exc:
             if not db.is_corrupt(exc):
                 raise
-            damaged = True
-            if lo == hi:
-                return 0
-            if hi - lo < PROBE:
-                return sum(read_range(i, i) for i in range(lo, hi + 1))
-            mid = (lo + hi) // 2
-            return read_range(lo, mid) + read_range(mid + 1, hi)
-        rows.update((r[0], r[1:]) for r in got)
-        return len(got)
+        self.damaged = True
+        top = _scalar(self.conn, f"SELECT max(rowid) FROM {self.table}")
+        low = _scalar(self.conn, f"SELECT min(rowid) FROM {self.table}")
+        lo = last + 1 if last is not None else low if isinstance(low, int) else 1
+        empty = 0
+        while (lo <= top) if isinstance(top, int) else (empty < EMPTY_CHUNKS):
+            hi = min(lo + CHUNK - 1, top) if isinstance(top, int) else lo + CHUNK - 1
+            got = self._range(lo, hi)
+            empty = 0 if got else empty + 1
+            if got:
+                yield got
+            lo = hi + 1
 
-    damaged = True
-    start = max(rows) + 1 if rows else -(2**63)
-    top = _scalar(conn, f"SELECT max(rowid) FROM {table}")
-    low = _scalar(conn, f"SELECT min(rowid) FROM {table}")
-    if not rows and isinstance(low, int):
-        start = low
-    elif not rows:
-        start = 1
-    lo, empty = start, 0
-    while True:
-        if isinstance(top, int):
-            if lo > top:
-                break
-        elif empty >= EMPTY_CHUNKS:
-            break
-        hi = lo + CHUNK - 1 if not isinstance(top, int) else min(lo + CHUNK - 1, top)
-        empty = 0 if read_range(lo, hi) else empty + 1
-        lo = hi + 1
-    return rows, damaged
+    def _range(self, lo: int, hi: int) -> Batch:
+        try:  # one rowid by equality: a range would step on into the next (maybe damaged) page
+            if lo == hi:
+                return self.conn.execute(self.select + " WHERE rowid = ?", (lo,)).fetchall()
+            return self.conn.execute(self.select + " WHERE rowid BETWEEN ? AND ?", (lo, hi)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            if not db.is_corrupt(exc):
+                raise
+        if lo == hi:
+            return []
+        if hi - lo < PROBE:
+            return [row for i in range(lo, hi + 1) for row in self._range(i, i)]
+        mid = (lo + hi) // 2
+        return self._range(lo, mid) + self._range(mid + 1, hi)
 
 
 def _valid(row: tuple[Any, ...], kinds: list[tuple[type, ...]]) -> bool:
     return all(isinstance(v, k) and not isinstance(v, bool) for v, k in zip(row, kinds, strict=True))
 
 
-def _salvage_table(old: sqlite3.Connection, table: Table, known_schema: bool) -> tuple[Result, list[tuple[Any, ...]]]:
+def _salvage_table(old: sqlite3.Connection, conn: sqlite3.Connection, table: Table, known_schema: bool) -> Result:
+    """Inside the new ledger's transaction: merge what `old` still holds of `table`, batch by batch."""
     result = Result(table)
     if table.name in USAGE_LIKE and not known_schema:
         result.error, result.lost = "schema unknown", None
-        return result, []
+        return result
     try:
         present = {r[1] for r in old.execute(f"PRAGMA table_info({table.name})")}
     except sqlite3.DatabaseError as exc:
         result.error, result.lost = str(exc), None
-        return result, []
+        return result
     if not present:
-        return result, []  # an older ledger without this table: nothing to save
+        return result  # an older ledger without this table: nothing to save
     wanted = [c for c, _k, _d in table.columns if c in present]
-    missing = [(c, d) for c, _k, d in table.columns if c not in present]
-    if any(d is None for _c, d in missing):
+    missing = {c: d for c, _k, d in table.columns if c not in present}
+    if any(d is None for d in missing.values()):
         result.error, result.lost = "columns missing", None
-        return result, []
-    try:
-        got, damaged = read_table(old, table.name, wanted)
-    except sqlite3.DatabaseError as exc:
-        result.error, result.lost = str(exc), None
-        return result, []
-    defaults = {c: (None if d == "" else d) for c, d in missing}
+        return result
     kinds = [k for _c, k, _d in table.columns]
-    rows = []
-    for values in got.values():
-        named = dict(zip(wanted, values, strict=True))
-        row = tuple(named[c] if c in named else defaults[c] for c, _k, _d in table.columns)
-        if _valid(row, kinds):
-            rows.append(row)
-    result.saved = len(rows)
-    if damaged or len(rows) < len(got):
+    at = {c: i + 1 for i, c in enumerate(wanted)}  # 0 is the rowid
+    defaults = {c: (None if d == "" else d) for c, d in missing.items()}
+    names = [c for c, _k, _d in table.columns]
+    saved = db.drop_usage_derivatives(conn) if table.name == "usage" else None  # a million rows load faster
+    reader, invalid = Reader(old, table.name, wanted), 0
+    try:
+        for batch in reader:
+            rows = [tuple(r[at[c]] if c in at else defaults[c] for c in names) for r in batch]
+            valid = [r for r in rows if _valid(r, kinds)]
+            invalid += len(rows) - len(valid)
+            result.saved += len(valid)
+            if table.name == "usage":
+                _merge_usage(conn, valid)
+            else:
+                conn.executemany(table.merge, valid)
+    except sqlite3.DatabaseError as exc:  # the table cannot be read past this point at all
+        if not db.is_corrupt(exc):
+            raise
+        reader.damaged, result.error = True, str(exc)
+    if saved is not None:
+        db.restore_usage_derivatives(conn, saved)
+    if reader.damaged or invalid:
         expected = _scalar(old, f"SELECT count(*) FROM {table.name}")
-        result.lost = max(0, int(expected) - len(rows)) if isinstance(expected, int) else None
-    return result, rows
+        result.lost = max(0, int(expected) - result.saved) if isinstance(expected, int) else None
+    return result
 
 
-def _merge_usage(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+def _merge_usage(conn: sqlite3.Connection, rows: Batch) -> None:
     from governor.meter.ledger import UPSERT
 
     conn.executemany(UPSERT, [r[:13] for r in rows if r[13] == "transcript"])
@@ -233,36 +241,34 @@ def _merge_usage(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
 
 
 def salvage_file(conn: sqlite3.Connection, old: str) -> list[Result]:
-    """Read what `old` still holds and merge it into the ledger `conn` in one transaction (skipped when
-    another process salvaged `old` meanwhile). Returns each table's result."""
+    """Read what `old` still holds and merge it into the ledger `conn`, in one transaction (none when
+    another process salvaged `old` meanwhile: []). Returns each table's result."""
+    source: sqlite3.Connection | None = None
+    version, failure = None, ""
     try:
         source = _open_old(old)
-        try:
-            version = source.execute("PRAGMA user_version").fetchone()[0]
-            source.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            known = version == db.SCHEMA_VERSION or version in db.MIGRATABLE
-            read = [_salvage_table(source, t, known) for t in TABLES]
-        finally:
-            source.close()
+        version = source.execute("PRAGMA user_version").fetchone()[0]
+        source.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:  # not a database, or its schema unreadable: nothing to save
+        if source is not None:
+            source.close()
         if "locked" in str(exc) or "busy" in str(exc):
             raise
-        read = [(_unreadable(t, str(exc)), []) for t in TABLES]
-    with db.transaction(conn):
-        if not os.path.exists(old):  # another process salvaged it while we read
-            return []
-        for result, rows in read:
-            if not rows:
-                continue
-            if result.table.name == "usage":
-                saved = db.drop_usage_derivatives(conn)  # a million rows load faster without them
-                _merge_usage(conn, rows)
-                db.restore_usage_derivatives(conn, saved)
+        source, failure = None, str(exc)
+    try:
+        with db.transaction(conn):
+            if not os.path.exists(old):  # another process salvaged it before we had the lock
+                return []
+            if source is None:
+                results = [_unreadable(t, failure) for t in TABLES]
             else:
-                conn.executemany(result.table.merge, rows)
-        results = [r for r, _rows in read]
-        db.set_meta(conn, "last_recovery", json.dumps({"at": time.time(), "file": old + db.SALVAGED,
-                                                       "summary": summary(old + db.SALVAGED, results)}))
+                known = version == db.SCHEMA_VERSION or version in db.MIGRATABLE
+                results = [_salvage_table(source, conn, t, known) for t in TABLES]
+            db.set_meta(conn, "last_recovery", json.dumps({"at": time.time(), "file": old + db.SALVAGED,
+                                                           "summary": summary(old + db.SALVAGED, results)}))
+    finally:
+        if source is not None:
+            source.close()
     return results
 
 
