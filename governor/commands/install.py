@@ -69,7 +69,7 @@ def build_ledger() -> None:
 
     from governor import config, paths
     from governor.errors import ConfigError
-    from governor.meter import budget_state, salvage
+    from governor.meter import budget_state, db, salvage
     from governor.reports.refresh import ingest_with_progress
 
     started = time.monotonic()
@@ -78,6 +78,10 @@ def build_ledger() -> None:
         since = budget_state.cycle_start_for(config.load_config(), conn, time.time())
         stats = ingest_with_progress(conn, paths.transcript_roots(), since)
     except (OSError, sqlite3.Error, ConfigError) as exc:
+        if db.quarantine(exc) is not None:  # corrupt: set aside, salvaged into a new one by the next command
+            print(f"Ledger: the old one is corrupt ({exc}) and was set aside; the next governor command"
+                  " salvages what it holds, the hooks rebuild it from the transcripts as you work.")
+            return
         print(f"Ledger: not built now ({exc}); the hooks will build it as you work.")
         return
     print(f"Ledger: read {stats.files_read} transcript(s) of this week, {stats.records:,} responses "

@@ -12,7 +12,6 @@ Off the main thread (no SIGALRM there) the search is unbounded, as it was.
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
@@ -24,6 +23,12 @@ PATTERN_BUDGET_S = 0.1  # one search of the scanned prompt (4,000 characters): r
 SLOW_KEY = "router_slow"  # meta: {pattern: reason} of the patterns found slow on a prompt
 # Near-misses that make a backtracking pattern explode: what doctor tries each pattern on.
 PROBES = tuple(s * 48 + end for s in ("a", "ab", "word ", "1", "a1 ", "x-") for end in ("!", "\u00a7"))
+
+
+try:  # the C module `signal` wraps: already loaded at start-up, where `signal` costs the hook ~0.7 ms (enums)
+    import _signal as signal  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # not CPython
+    import signal
 
 
 class _TooSlow(Exception):
