@@ -100,7 +100,12 @@ def _set_aside(exc: BaseException) -> bool:
     from governor.meter import salvage
 
     db.quarantine(exc)  # a no-op when another process set this file aside first
-    salvage.connect().close()  # reads what the old file still holds into a new ledger
+    try:
+        salvage.connect().close()  # reads what the old file still holds into a new ledger
+    except sqlite3.Error as again:  # busy: the next command salvages it
+        from governor.log import log
+
+        log(f"ledger salvage deferred: {again}", again)
     return True
 
 
