@@ -285,3 +285,45 @@ def test_a_damaged_right_edge_is_read_around_too() -> None:
         3000 - lost, 3000 * 3001 // 2 - lost_output)  # the roll-ups summed anew from what was saved
     assert len(said) == 1 and f" {3000 - lost:,} usage rows from the old file" in said[0]
     assert f"could not read {lost:,} usage rows" in said[0]
+
+
+HOLDER = """
+import sys, time
+from governor.meter import db
+conn = db.connect()
+conn.execute("SELECT count(*) FROM usage").fetchone()
+print("open", flush=True)
+sys.stdin.readline()  # the ledger is moved aside and a new one written meanwhile
+conn.close()
+print("closed", flush=True)
+"""
+
+
+def test_a_process_still_holding_the_moved_file_leaves_the_new_ledger_alone() -> None:
+    """SQLite deletes `<file>-wal` by name when the last connection closes, unless it sees that its file
+    was moved: then it neither checkpoints nor deletes. A hook still running on the old file when another
+    process sets it aside must not take the new ledger's WAL with it."""
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO_ROOT
+
+    db.connect().close()
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline() == "open\n"
+    moved = db.quarantine(sqlite3.DatabaseError("database disk image is malformed"))
+    assert moved is not None and not _ledger().exists()
+    conn = db.connect()
+    conn.execute("PRAGMA wal_autocheckpoint=0")  # the rows stay in the WAL: lost if it were deleted
+    with db.transaction(conn):
+        conn.execute("INSERT INTO captures(window, used_pct, captured_at, source) VALUES('seven_day', 40, 1, 'x')")
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline() == "closed\n" and holder.wait(timeout=30) == 0
+    assert Path(str(_ledger()) + "-wal").exists()
+    other = sqlite3.connect(_ledger())
+    assert other.execute("SELECT window, used_pct FROM captures").fetchall() == [("seven_day", 40.0)]
+    other.close()
+    conn.close()

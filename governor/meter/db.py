@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-import weakref
 from collections.abc import Callable
 
 from governor import paths
@@ -159,12 +158,6 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 )
 
 
-class _Ledger(sqlite3.Connection):
-    """A plain connection that can be weakly referenced, so quarantine() can close every one still open
-    on a file before moving it aside (SQLite deletes `<file>-wal` by name when the last one closes)."""
-
-
-_OPEN: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
 _INODES: dict[str, tuple[int, int]] = {}  # path -> the (dev, ino) this process opened there
 CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (the primary code: the low byte)
 CORRUPT_TAG = ".corrupt-"  # ledger.sqlite3.corrupt-<UTC stamp>: waiting for salvage.salvage_pending
@@ -175,9 +168,7 @@ on_recovery: Callable[[str], None] | None = None
 
 
 def _open(path: str, busy_ms: int) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False,
-                           factory=_Ledger)
-    _OPEN.add(conn)
+    conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     # Takes effect only when the file is created: 16 KB pages make a first scan's million-row load and
     # its commit ~25% cheaper than the default 4 KB; an existing ledger keeps its page size.
@@ -222,15 +213,9 @@ def _move_aside(path: str, reason: str, tag: str = ".broken-") -> str:
     while os.path.lexists(target):
         n += 1
         target = f"{path}{tag}{stamp}-{n}"
-    for conn in list(_OPEN):  # SQLite would delete the new ledger's -wal by name when these close
-        try:
-            if os.path.realpath(conn.execute("PRAGMA database_list").fetchone()[2]) == os.path.realpath(path):
-                conn.close()
-        except sqlite3.Error:
-            try:
-                conn.close()
-            except sqlite3.Error:
-                pass
+    # Connections still open on the old file (here or in other processes) are safe to leave: SQLite sees
+    # that their database was moved and, closing, neither checkpoints nor deletes `<path>-wal` (which is
+    # then the new ledger's); tests/test_corrupt_ledger.py pins that.
     for suffix in ("", "-wal", "-shm"):
         try:
             os.replace(path + suffix, target + suffix)
