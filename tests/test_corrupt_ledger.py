@@ -327,3 +327,39 @@ def test_a_process_still_holding_the_moved_file_leaves_the_new_ledger_alone() ->
     assert other.execute("SELECT window, used_pct FROM captures").fetchall() == [("seven_day", 40.0)]
     other.close()
     conn.close()
+
+
+def test_hooks_status_lines_and_reports_meeting_the_damage_at_once_set_it_aside_once() -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers import HOOKS_DIR, REPO_ROOT
+
+    seeded = _seed()
+    _overwrite([p[0] for p in _leaf_pages("files")] + [p[0] for p in _leaf_pages("usage_rollup")])
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "NO_COLOR": "1"}
+    transcript = projects_root() / "-home-dev-proj" / "s11.jsonl"
+    prompt = json.dumps({"session_id": "s11", "transcript_path": str(transcript), "cwd": "/home/dev/proj",
+                         "hook_event_name": "UserPromptSubmit", "prompt": "carry on"})
+    line = json.dumps(status_payload({"five_hour": window(22, 3600), "seven_day": window(61)}))
+    runs = [([sys.executable, str(HOOKS_DIR / "user_prompt_submit.py")], prompt)] * 6
+    runs += [([sys.executable, "-m", "governor", "statusline"], line)] * 3
+    runs += [([sys.executable, "-m", "governor", "status"], "")] * 2
+    procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=env, cwd=str(REPO_ROOT)) for cmd, _data in runs]
+    outs = [p.communicate(data.encode(), timeout=120) for p, (_cmd, data) in zip(procs, runs, strict=True)]
+    for proc, (_out, err) in zip(procs, outs, strict=True):
+        assert proc.returncode in (0, 1) and b"Traceback" not in err, err  # 1: the ledger busy, said so
+    assert all(p.returncode == 0 for p in procs[:9])  # hooks and status lines always exit 0
+    state = _ledger().parent
+    moved = [n for n in os.listdir(state) if PAGE.fullmatch(n.removesuffix(".salvaged"))]
+    assert len(moved) == 1, moved  # set aside once: a later meeting of the damage finds a new file there
+    status = run_cli("status")
+    assert status.returncode == 0 and "Traceback" not in status.stderr, status.stderr
+    assert [n for n in os.listdir(state) if PAGE.fullmatch(n.removesuffix(".salvaged"))] == [
+        moved[0].removesuffix(".salvaged") + ".salvaged"]
+    kept = _kept()
+    assert set(seeded["kept"]["router_events"]) <= set(kept["router_events"])
+    for window_, pct, resets, at, _source, _session in seeded["kept"]["captures"]:  # kept, or refreshed by a
+        assert any(c[:3] == (window_, pct, resets) and c[3] >= at for c in kept["captures"])  # new status line
+    assert _totals() == (SESSIONS * ROWS, sum(s * 1000 * ROWS + ROWS * (ROWS + 1) // 2 for s in range(SESSIONS)))
