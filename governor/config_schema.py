@@ -273,6 +273,25 @@ class Memory(_Section):
     paths: list[str] = []
 
 
+class Sync(_Section):
+    """Several machines in one ledger (README, Several machines): `dir` is a folder a sync engine replicates."""
+
+    dir: str | None = None
+    name: str | None = Field(None, min_length=1, max_length=64)  # this machine's name (default: the host name)
+    export: bool = True  # `governor sync off` sets false: this machine neither exports nor merges
+    hash_projects: bool = False  # export a hash of each project's name instead of the name
+    stale_hours: float = Field(12.0, gt=0, le=24 * 365)
+    export_minutes: float = Field(5.0, ge=0, le=24 * 60)  # hooks and the status line export at most this often
+    merge_seconds: float = Field(60.0, ge=0, le=86400)  # and merge the other machines' files at most this often
+
+    @field_validator("dir")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("/", "~")) and not re.match(r"^[A-Za-z]:[\\/]", value):
+            raise ValueError("must be an absolute path")
+        return value
+
+
 # Weekly caps in weighted units. Anthropic publishes no token figure; these defaults come from the
 # seed article's measured week (60 % of Max 20x official ≈ 420 M weighted local units) and the plan
 # ratios (Max 5x = a quarter of Max 20x, Pro = a fifth of Max 5x). Calibration replaces them in effect.
@@ -296,6 +315,7 @@ class Budget(_Section):
     router: Router = Router()
     lanes: Lanes = Lanes()
     memory: Memory = Memory()
+    sync: Sync = Sync()
 
     @model_validator(mode="after")
     def _caps_cover_tiers(self) -> Budget:

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "handoff",
     "router",
     "demo",
+    "sync",
 )
 
 

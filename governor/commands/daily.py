@@ -8,7 +8,16 @@ from typing import Any
 from governor.policy.pricing import Tokens
 from governor.reports import tables
 from governor.reports.daily import build, fields, render
-from governor.reports.refresh import add_source_args, day_range, has_any_usage, nothing_found_message, refreshed
+from governor.reports.refresh import (
+    add_machine_arg,
+    add_source_args,
+    day_range,
+    has_any_usage,
+    machine_filter,
+    machine_split,
+    nothing_found_message,
+    refreshed,
+)
 
 
 def register(sub: Any) -> None:
@@ -20,6 +29,7 @@ def register(sub: Any) -> None:
     p.add_argument("--until", metavar="YYYY-MM-DD", help="last day to include")
     p.add_argument("--tz", metavar="ZONE", help="IANA zone for day boundaries (default: local)")
     add_source_args(p)
+    add_machine_arg(p)
     p.set_defaults(func=run)
 
 
@@ -43,11 +53,15 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(nothing_found_message(stats))
         return 0
-    data = build(conn, config, tz, start, end)
+    machine = machine_filter(conn, args)
+    data = build(conn, config, tz, start, end, machine)
     if args.json:
         tables.print_json(data)
         return 0
     print(render(data))
+    split = machine_split(conn, config, start, end, machine)
+    if split:
+        print(split)
     return 0
 
 

@@ -6,7 +6,16 @@ import argparse
 from typing import Any
 
 from governor.reports import tables
-from governor.reports.refresh import add_source_args, day_range, has_any_usage, nothing_found_message, refreshed
+from governor.reports.refresh import (
+    add_machine_arg,
+    add_source_args,
+    day_range,
+    has_any_usage,
+    machine_filter,
+    machine_split,
+    nothing_found_message,
+    refreshed,
+)
 from governor.reports.sessions import build, render
 
 
@@ -24,6 +33,7 @@ def register(sub: Any) -> None:
         "--limit", type=int, default=20, metavar="N", help="rows in the table (default 20; --json: all)"
     )
     add_source_args(p)
+    add_machine_arg(p)
     p.set_defaults(func=run)
 
 
@@ -40,11 +50,15 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(nothing_found_message(stats))
         return 0
-    rows = build(conn, config, start, end, tz)
+    machine = machine_filter(conn, args)
+    rows = build(conn, config, start, end, tz, machine=machine)
     if args.json:
         tables.print_json({"sessions": rows})
         return 0
     print(render(rows, args.limit))
+    split = machine_split(conn, config, start, end, machine)
+    if split:
+        print(split)
     return 0
 
 

@@ -38,6 +38,10 @@ def refresh_ledger(conn: sqlite3.Connection, config: dict[str, Any], now: float,
                 db.set_meta(conn, FULL_SCAN_KEY, f"{now:.3f}")
         if stats.unfinished:
             log(f"{event}: ledger warming up, {stats.unfinished} transcript(s) left for the next prompts")
+        if (config.get("sync") or {}).get("dir"):  # other machines' records in, this one's out, throttled
+            from governor.meter import sync
+
+            sync.tick(conn, config, now)
     except sqlite3.OperationalError as exc:  # locked by a long ingest elsewhere: use what is there
         log(f"{event}: ledger update skipped: {exc}")
     return window

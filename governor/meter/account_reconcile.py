@@ -118,7 +118,7 @@ def _reconcile_one(conn: sqlite3.Connection, session: str) -> None:
                                                            min(c5, cc), min(c1, max(0, cc - c5)), web)
     existing = {r[0]: tuple(r[1:]) for r in conn.execute(
         "SELECT key, ts, session_id, project, model, input, output, cache_creation, cache_read, cache_5m,"
-        " cache_1h, web_search FROM usage WHERE session_id=? AND source=?", (session, SOURCE))}
+        " cache_1h, web_search FROM usage WHERE session_id=? AND source=? AND machine IS NULL", (session, SOURCE))}
     for key in existing.keys() - wanted.keys():
         conn.execute("DELETE FROM usage WHERE key=?", (key,))
     for key, values in wanted.items():

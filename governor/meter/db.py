@@ -15,8 +15,8 @@ from governor import paths
 from governor.log import log
 from governor.policy import pricing
 
-SCHEMA_VERSION = 9
-MIGRATABLE = (6, 7, 8)  # older versions whose usage rows are kept (see _migrate)
+SCHEMA_VERSION = 10
+MIGRATABLE = (6, 7, 8, 9)  # older versions whose usage rows are kept (see _migrate)
 
 # Roll-ups kept exact by triggers (table, bucket column, seconds): a hook sums a week from ~170 hourly rows
 # per model, the edge hours from 5-minute rows, and only the last few minutes from raw responses. Rows are
@@ -157,6 +157,54 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 """
 )
 
+# Several machines (meter/sync*.py): a usage row or capture merged from another machine's export carries
+# that machine's id in `machine` (NULL: this machine's own). This machine's rows that change while export
+# is on (meta sync_export) queue their key in sync_outbox, by trigger, for the next export. Schema 9 -> 10
+# adds only this (see _add_sync), so the migration from 9 reads nothing again.
+SYNC_COLUMNS = (("usage", "machine TEXT"), ("captures", "machine TEXT"), ("captures", "sync_key TEXT"))
+CAPTURE_KEY = "capture\t"  # an outbox key for a capture row: this prefix and its id (no response key has a tab)
+_SYNC_ON = "(SELECT value FROM meta WHERE key = 'sync_export') IS NOT NULL"
+SYNC_SCHEMA = f"""
+CREATE UNIQUE INDEX IF NOT EXISTS captures_sync_key ON captures(sync_key) WHERE sync_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS usage_machine ON usage(machine, ts) WHERE machine IS NOT NULL;
+CREATE TABLE IF NOT EXISTS sync_outbox(key TEXT PRIMARY KEY);  -- this machine's rows/captures to export
+CREATE TABLE IF NOT EXISTS sync_versions(  -- replaceable foreign records (client-account, removals): last seq
+    key TEXT PRIMARY KEY, machine TEXT NOT NULL, seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sync_machines(  -- the machines seen in the sync dir (their machine.json)
+    id TEXT PRIMARY KEY, name TEXT, last_export REAL, version INTEGER, updated_at REAL
+);
+CREATE TRIGGER IF NOT EXISTS sync_outbox_insert AFTER INSERT ON usage
+WHEN new.machine IS NULL AND {_SYNC_ON} BEGIN
+    INSERT OR IGNORE INTO sync_outbox(key) VALUES(new.key);
+END;
+CREATE TRIGGER IF NOT EXISTS sync_outbox_update AFTER UPDATE ON usage
+WHEN new.machine IS NULL AND {_SYNC_ON} BEGIN
+    INSERT OR IGNORE INTO sync_outbox(key) VALUES(new.key);
+END;
+CREATE TRIGGER IF NOT EXISTS sync_outbox_delete AFTER DELETE ON usage
+WHEN old.machine IS NULL AND {_SYNC_ON} BEGIN
+    INSERT OR IGNORE INTO sync_outbox(key) VALUES(old.key);
+END;
+CREATE TRIGGER IF NOT EXISTS sync_capture_insert AFTER INSERT ON captures
+WHEN new.machine IS NULL AND {_SYNC_ON} BEGIN
+    INSERT OR IGNORE INTO sync_outbox(key) VALUES('{CAPTURE_KEY}' || new.id);
+END;
+CREATE TRIGGER IF NOT EXISTS sync_capture_update AFTER UPDATE ON captures
+WHEN new.machine IS NULL AND {_SYNC_ON} BEGIN
+    INSERT OR IGNORE INTO sync_outbox(key) VALUES('{CAPTURE_KEY}' || new.id);
+END;
+"""
+
+
+def _add_sync(conn: sqlite3.Connection) -> None:
+    """Inside a write transaction: the sync columns, tables and triggers (idempotent)."""
+    for table, column in SYNC_COLUMNS:
+        if column.split()[0] not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+    for statement in _statements(SYNC_SCHEMA):
+        conn.execute(statement)
+
 
 _INODES: dict[str, tuple[int, int]] = {}  # path -> the (dev, ino) this process opened there
 CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (the primary code: the low byte)
@@ -185,12 +233,20 @@ def _ensure_schema(conn: sqlite3.Connection) -> None:
     if version in MIGRATABLE:
         with transaction(conn):  # re-read inside the lock: a concurrent process may have migrated it
             if (current := conn.execute("PRAGMA user_version").fetchone()[0]) in MIGRATABLE:
-                _migrate(conn, current)
+                if current < 9:
+                    _migrate(conn, current)
+                _add_sync(conn)  # 9 -> 10: several machines (SYNC_SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 log(f"ledger migrated from schema {version} to {SCHEMA_VERSION}")
         return
     if version != 0:  # an older cache: rebuilt from the transcripts
         raise sqlite3.DatabaseError(f"ledger schema {version}, expected {SCHEMA_VERSION}")
-    conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+    with transaction(conn):
+        if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+            for statement in _statements(SCHEMA):
+                conn.execute(statement)
+            _add_sync(conn)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
 def is_corrupt(exc: BaseException) -> bool:
@@ -336,7 +392,7 @@ def drop_usage_derivatives(conn: sqlite3.Connection) -> list[str]:
     for restore_usage_derivatives; a rollback restores them by itself (SQLite DDL is transactional)."""
     rows = conn.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE tbl_name='usage' AND type IN ('index', 'trigger')"
-        " AND sql IS NOT NULL"
+        " AND sql IS NOT NULL AND name NOT LIKE 'sync_outbox_%'"  # export must see a bulk load's rows
     ).fetchall()
     for kind, name, _sql in rows:
         conn.execute(f'DROP {kind.upper()} "{name}"')

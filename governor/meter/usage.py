@@ -21,8 +21,15 @@ def _tokens(row: tuple[Any, ...]) -> Tokens:
     return Tokens(*(int(v or 0) for v in row))
 
 
-def _range(start: float | None, end: float | None) -> tuple[str, list[float]]:
-    clauses, params = [], []
+def _range(start: float | None, end: float | None, machine: str | None = None) -> tuple[str, list[Any]]:
+    """WHERE over [start, end); `machine`: None every machine, "" this one, else that machine's id."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if machine == "":
+        clauses.append("machine IS NULL")
+    elif machine is not None:
+        clauses.append("machine = ?")
+        params.append(machine)
     if start is not None:
         clauses.append("ts >= ?")
         params.append(start)
@@ -33,9 +40,9 @@ def _range(start: float | None, end: float | None) -> tuple[str, list[float]]:
 
 
 def model_totals(
-    conn: sqlite3.Connection, start: float | None = None, end: float | None = None
+    conn: sqlite3.Connection, start: float | None = None, end: float | None = None, machine: str | None = None
 ) -> dict[str, Tokens]:
-    where, params = _range(start, end)
+    where, params = _range(start, end, machine)
     rows = conn.execute(f"SELECT model, {_SUMS} FROM usage{where} GROUP BY model", params)
     return {r[0]: _tokens(r[1:]) for r in rows}
 
@@ -89,11 +96,14 @@ REPORT_SECONDS = 900  # the buckets reports fold into days: every zone offset in
 
 
 def buckets(
-    conn: sqlite3.Connection, start: float | None, end: float | None
+    conn: sqlite3.Connection, start: float | None, end: float | None, machine: str | None = None
 ) -> list[tuple[float, str, bool, Tokens]]:
     """(bucket start epoch s, model, long context?, tokens) per REPORT_SECONDS, to fold into any zone's
     days. Whole 5-minute buckets come from the finest roll-up, so a report over gigabytes of transcripts
-    reads thousands of rows, not a million; ragged ends of [start, end) from the responses."""
+    reads thousands of rows, not a million; ragged ends of [start, end) from the responses. One machine's
+    (`machine`, see _range) come from the responses: the roll-ups are of every machine."""
+    if machine is not None:
+        return _raw_buckets(conn, start, end, machine=machine)
     table, column, step = _LEVELS[-1]
     assert REPORT_SECONDS % step == 0, step
     first = None if start is None else math.ceil(start / step)
@@ -123,9 +133,10 @@ def buckets(
 
 
 def _raw_buckets(
-    conn: sqlite3.Connection, start: float | None, end: float | None, source: str | None = None
+    conn: sqlite3.Connection, start: float | None, end: float | None, source: str | None = None,
+    machine: str | None = None,
 ) -> list[tuple[float, str, bool, Tokens]]:
-    where, params = _range(start, end)
+    where, params = _range(start, end, machine)
     if source is not None:  # few rows: the client-account records, by their partial index (a literal)
         assert source.isidentifier() or source == "client-account", source
         where += (" AND " if where else " WHERE ") + f"source = '{source}'"
@@ -138,15 +149,16 @@ def _raw_buckets(
 
 
 def source_buckets(
-    conn: sqlite3.Connection, source: str, start: float | None, end: float | None
+    conn: sqlite3.Connection, source: str, start: float | None, end: float | None, machine: str | None = None
 ) -> list[tuple[float, str, bool, Tokens]]:
     """buckets(), of the records of one source only."""
-    return _raw_buckets(conn, start, end, source)
+    return _raw_buckets(conn, start, end, source, machine)
 
 
-def session_totals(conn: sqlite3.Connection, start: float | None, end: float | None) -> list[dict[str, Any]]:
+def session_totals(conn: sqlite3.Connection, start: float | None, end: float | None,
+                   machine: str | None = None) -> list[dict[str, Any]]:
     """Per session, model and long-context flag: first/last time, responses, peak context and token sums."""
-    where, params = _range(start, end)
+    where, params = _range(start, end, machine)
     rows = conn.execute(
         f"SELECT session_id, model, {_LONG} AS lc, MIN(project), MIN(ts), MAX(ts),"
         f" MAX(input + cache_creation + cache_read), {_SUMS} FROM usage{where} GROUP BY session_id, model, lc",

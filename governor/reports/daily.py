@@ -24,20 +24,21 @@ def fields(tokens: Tokens, weighted: float, cost: float) -> dict[str, Any]:
 
 
 def build(
-    conn: Any, config: dict[str, Any], tz: Any, start: float | None, end: float | None
+    conn: Any, config: dict[str, Any], tz: Any, start: float | None, end: float | None, machine: str | None = None
 ) -> dict[str, Any]:
+    """`machine`: one machine's records only (usage._range), else every machine's."""
     per_day: dict[Any, dict[str, Tokens]] = defaultdict(lambda: defaultdict(Tokens))
     cost_of: dict[Any, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     from governor.meter import usage
     from governor.meter.account import SOURCE
 
-    for bucket_ts, model, long_context, tokens in usage.buckets(conn, start, end):
+    for bucket_ts, model, long_context, tokens in usage.buckets(conn, start, end, machine):
         day = timeutil.local_date(bucket_ts, tz)
         per_day[day][model].add(tokens)
         cost_of[day][model] += pricing.cost_usd(tokens, model, config, long_context)
     # Of those, what Claude Code's own account counted beyond the transcript rows (compaction, tool requests)
     client: dict[Any, list[Any]] = defaultdict(lambda: [Tokens(), 0.0, 0.0])
-    for bucket_ts, model, long_context, tokens in usage.source_buckets(conn, SOURCE, start, end):
+    for bucket_ts, model, long_context, tokens in usage.source_buckets(conn, SOURCE, start, end, machine):
         for key in (timeutil.local_date(bucket_ts, tz), "total"):
             client[key][0].add(tokens)
             client[key][1] += pricing.weighted_units(tokens, model, config)

@@ -23,6 +23,38 @@ def add_source_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_machine_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--machine", metavar="NAME|this|all",
+                        help="only one machine's records (sync: README, Several machines); default all")
+
+
+def machine_filter(conn: sqlite3.Connection, args: argparse.Namespace) -> str | None:
+    """--machine as usage's filter: None every machine, "" this one, else an id (CliError when unknown)."""
+    value = getattr(args, "machine", None)
+    if value is None or value == "all":
+        return None
+    from governor.meter import sync
+
+    return sync.resolve(conn, value)
+
+
+def machine_split(conn: sqlite3.Connection, config: dict[str, Any], start: float | None, end: float | None,
+                  machine: str | None) -> str:
+    """The human reports' per-machine line ("by machine: laptop 61% · desktop 39%"), or "" when the ledger
+    holds one machine's records only."""
+    if machine is not None or conn.execute("SELECT 1 FROM usage WHERE machine IS NOT NULL LIMIT 1").fetchone() is None:
+        return ""
+    from governor.meter import sync
+
+    rows = sync.machines(conn, config, time.time(), start, end, units=True)
+    total = sum(r["weighted_units"] for r in rows)
+    if total <= 0:
+        return ""
+    parts = [f"{r['name']}{' (this)' if r['this'] else ''} {100 * r['weighted_units'] / total:.0f}%" for r in rows
+             if r["weighted_units"] > 0]
+    return "by machine: " + " · ".join(parts)
+
+
 class ProgressBar:
     """A one-line bar on stderr, only on a TTY and only for scans big enough to notice."""
 
@@ -87,6 +119,12 @@ def refreshed(
     from governor.meter import codex_ingest
 
     codex_ingest.ingest_codex(conn, time.time(), since=since)
+    if (config.get("sync") or {}).get("dir"):  # this machine's records out, the other machines' in
+        from governor.meter import sync
+
+        problem = sync.refresh(conn, config)
+        if problem:
+            print(f"governor: {problem}", file=sys.stderr)
     return conn, stats, config
 
 

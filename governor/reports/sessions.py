@@ -13,11 +13,12 @@ from governor.reports import tables
 
 def build(
     conn: Any, config: dict[str, Any], start: float | None, end: float | None, tz: Any,
-    totals: list[dict[str, Any]] | None = None,
+    totals: list[dict[str, Any]] | None = None, machine: str | None = None,
 ) -> list[dict[str, Any]]:
-    """`totals`: usage.session_totals(conn, start, end) when the caller already has it (governor report)."""
+    """`totals`: usage.session_totals(conn, start, end) when the caller already has it (governor report);
+    `machine`: one machine's records only (usage._range)."""
     merged: dict[str, dict[str, Any]] = {}
-    for row in usage.session_totals(conn, start, end) if totals is None else totals:
+    for row in usage.session_totals(conn, start, end, machine) if totals is None else totals:
         s = merged.setdefault(
             row["session_id"],
             {

@@ -69,7 +69,35 @@ def build(conn: Any, config: dict[str, Any], now: float, week_days: bool = False
     data["codex"] = codex_ingest.codex_lane(conn, now)
     if week_days:
         data["week_days"] = sparkline.cycle_days(conn, config, state, timeutil.local_zone())
+    if (config.get("sync") or {}).get("dir"):
+        data["machines"] = machines(conn, config, state.window.start.timestamp(), now)
+        data["sync_stale_hours"] = config["sync"]["stale_hours"]
     return data
+
+
+def machines(conn: Any, config: dict[str, Any], start: float, now: float) -> list[dict[str, Any]]:
+    """Each machine's share of this cycle's local units and whether it has gone stale (sync.stale_hours)."""
+    from governor.meter import sync
+
+    rows = sync.machines(conn, config, now, start, now + 1, units=True)
+    total = sum(r["weighted_units"] for r in rows)
+    keep = ("name", "id", "this", "last_export", "lag_hours", "stale", "weighted_units")
+    return [{**{k: r[k] for k in keep}, "share": round(r["weighted_units"] / total, 4) if total else 0.0}
+            for r in rows]
+
+
+def machine_lines(d: dict[str, Any], stale_hours: float | None, color: bool) -> list[str]:
+    if not d.get("machines"):
+        return []
+    parts, stale = [], []
+    for m in d["machines"]:
+        parts.append(f"{m['name']}{' (this)' if m['this'] else ''} {fmt.fmt_pct(m['share'])}")
+        if m["stale"] and not m["this"]:
+            ago = "never" if m["lag_hours"] is None else f"{m['lag_hours']:.0f} h ago"
+            stale.append(f"{m['name']} has not exported for over {stale_hours or 12:g} h (last: {ago})")
+    lines = ["machines  " + " · ".join(parts)]
+    lines += [fmt.paint("stale:    ", "yellow", color) + s for s in stale]
+    return lines
 
 
 def _when(iso_text: str) -> str:
@@ -124,6 +152,7 @@ def render(d: dict[str, Any]) -> str:
         ),
     ]
     lines += calibration_lines(spent, d["calibration"])
+    lines += machine_lines(d, d.get("sync_stale_hours"), color)
     if spent["warning"]:
         lines.append(fmt.paint("warning: ", "yellow", color) + spent["warning"])
     if d["five_hour"]:

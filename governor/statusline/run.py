@@ -220,6 +220,10 @@ def update_ledger(conn: sqlite3.Connection, payload: dict[str, Any], config: dic
             max_age = float(config["calibration"]["claude_json_max_age_minutes"])
             official.import_claude_json(conn, now, max_age)
         ingest_session(conn, payload.get("transcript_path"))
+        if (config.get("sync") or {}).get("dir"):  # other machines' records in, this one's out, throttled
+            from governor.meter import sync
+
+            sync.tick(conn, config, now)
     except sqlite3.OperationalError as exc:
         log(f"statusline: ledger update skipped: {exc}")
 
