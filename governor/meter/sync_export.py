@@ -207,6 +207,10 @@ def export(conn: sqlite3.Connection, config: dict[str, Any], me: Machine, now: f
     """Append what changed since the last export; SyncError (one line) when the sync dir cannot take it."""
     sync = config["sync"]
     directory = machine_dir(os.path.abspath(os.path.expanduser(str(sync["dir"]))), me)
+    if db.get_meta(conn, ENABLED_KEY) == me.id and db.get_meta(conn, LAST_KEY) and not os.path.exists(
+            os.path.join(directory, sync_files.MACHINE_FILE)):  # our files were wiped (or never arrived): all again
+        with db.transaction(conn):
+            conn.execute("DELETE FROM meta WHERE key=?", (ENABLED_KEY,))
     enable(conn, me.id, now)
     stats = ExportStats()
     path = sync_files.month_file(directory, now)
