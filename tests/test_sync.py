@@ -250,7 +250,8 @@ def test_a_missing_sync_dir_fails_open_in_hooks_and_says_one_line_in_reports(tmp
     a.write_session("s-a2", 2, day=24)
     out = a.cli("daily", "--json")
     assert json.loads(out.stdout)["totals"]["output_tokens"] > 0
-    assert out.stderr == f"governor: sync: sync dir {share} is missing (unmounted or moved?); records wait in the ledger\n"
+    assert out.stderr == (f"governor: sync: sync dir {share} is missing (unmounted or moved?); records wait in"
+                          " the ledger\n")
     assert not share.exists()  # never recreated empty
     payload = {"session_id": "s-a", "transcript_path": str(a.projects / "-home-dev-proj" / "s-a.jsonl"),
                "cwd": "/", "hook_event_name": "UserPromptSubmit", "prompt": "hi", "permission_mode": "default"}
