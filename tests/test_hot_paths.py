@@ -165,3 +165,27 @@ def test_the_codex_mirror_refresh_parses_only_when_a_rollout_changed(warm_sessio
         write_rollout(41.0, time.time(), resume=rollout)
         mods = imported_by(script, payload)
         assert "governor.meter.codex_ingest" in mods and heavy(mods) == [], script
+
+
+def test_prompt_hook_and_status_line_with_sync_on(warm_session: Path, tmp_path: Path) -> None:
+    """With a sync dir holding another machine's export, the hook merges and exports without a heavy import."""
+    share = tmp_path / "Sync"
+    other = share / "governor" / "0123456789abcdef"
+    other.mkdir(parents=True)
+    record = {"v": 1, "n": 1, "t": "u", "key": "m:other", "ts": time.time() - 60, "session_id": "s-other",
+              "project": "p", "model": "claude-opus-4-5", "input": 1, "output": 2, "cache_creation": 0,
+              "cache_read": 0, "cache_5m": None, "cache_1h": None, "sidechain": 0, "web_search": 0,
+              "source": "transcript"}
+    (other / "2026-12.jsonl").write_text(json.dumps({"governor": "sync", "v": 1}) + "\n" + json.dumps(record) + "\n")
+    Path(paths.budget_path()).write_text(json.dumps({"sync": {"dir": str(share), "merge_seconds": 0,
+                                                              "export_minutes": 0}}))
+    imported_by("user_prompt_submit.py", prompt_payload(warm_session))  # config cache
+    mods = imported_by("user_prompt_submit.py", prompt_payload(warm_session))
+    assert {"governor.meter.sync", "governor.meter.sync_merge", "governor.meter.sync_export"} <= mods
+    assert heavy(mods) == []
+    conn = sqlite3.connect(paths.ledger_path())
+    assert conn.execute("SELECT machine FROM usage WHERE key='m:other'").fetchall() == [("0123456789abcdef",)]
+    assert len(list((share / "governor").iterdir())) == 2  # this machine's directory beside the other's
+    payload = {"session_id": SESSION, "transcript_path": str(warm_session)}
+    mods = imported_by("statusline.py", payload)
+    assert "governor.meter.sync" in mods and heavy(mods) == []

@@ -25,7 +25,8 @@ ENABLED_KEY = "sync_export"  # meta: the machine id export is on for (the outbox
 EPOCH_KEY = "sync_epoch"  # meta: when export was (re)started for this ledger; part of capture keys
 SEQ_KEY = "sync_seq"  # meta: the last sequence number written
 LAST_KEY = "sync_last_export"  # meta: when an export last succeeded
-HEARTBEAT_S = 1800  # machine.json is rewritten after an export that wrote lines, else at most this often
+HEARTBEAT_S = 1800  # from a hook machine.json (last export, for staleness) is rewritten at most this often
+HEARTBEAT_KEY = "sync_heartbeat"  # meta: when machine.json was last written
 HOOK_ROWS = 5000  # rows one export from a hook writes; the rest go with the next
 _ROW = ("key, ts, session_id, project, model, input, output, cache_creation, cache_read, cache_5m, cache_1h,"
         " sidechain, web_search, source")
@@ -231,10 +232,13 @@ def export(conn: sqlite3.Connection, config: dict[str, Any], me: Machine, now: f
             db.set_meta(conn, SEQ_KEY, str(seq + len(keys)))
             conn.executemany("DELETE FROM sync_outbox WHERE key=?", [(k,) for k in keys])
             stats.lines = len(lines)
-        previous = float(db.get_meta(conn, LAST_KEY) or 0)
         db.set_meta(conn, LAST_KEY, f"{now:.3f}")
         stats.left = pending(conn) if limit is not None else 0
-    if stats.lines or not 0 <= now - previous < HEARTBEAT_S:
+        beat = float(db.get_meta(conn, HEARTBEAT_KEY) or 0)
+        due = limit is None or not 0 <= now - beat < HEARTBEAT_S  # a hook: the fsyncs of a rewrite are rare
+        if due:
+            db.set_meta(conn, HEARTBEAT_KEY, f"{now:.3f}")
+    if due or not os.path.exists(os.path.join(directory, sync_files.MACHINE_FILE)):
         try:
             records = int(conn.execute("SELECT (SELECT COUNT(*) FROM usage) - (SELECT COUNT(*) FROM usage"
                                        " WHERE machine IS NOT NULL)").fetchone()[0])
