@@ -220,6 +220,8 @@ def test_two_machines_converge_through_syncthing(tmp_path: Path, syncthing_pair:
         assert daily["totals"] == union["totals"], name
 
     # a second round: new usage on one machine reaches the other by the same route
+    received = next((st_b.folder / "governor" / laptop.machine_id()).glob("????-??.jsonl"))
+    inode = received.stat().st_ino
     laptop.write_session("s-lap2", 4, day=25)
     union = truth(tmp_path, laptop.projects, desktop.projects)
     laptop.daily()
@@ -230,6 +232,7 @@ def test_two_machines_converge_through_syncthing(tmp_path: Path, syncthing_pair:
         if desktop.daily()["totals"] == union["totals"]:
             break
     assert desktop.daily()["totals"] == union["totals"]
+    assert received.stat().st_ino != inode  # Syncthing replaced the file: desktop's cursor read it anew
     split = desktop.cli("daily", "--tz", "UTC").stdout.rstrip().splitlines()[-1]
     assert split.startswith("by machine: desktop (this) ") and " · laptop " in split
 
