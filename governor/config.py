@@ -115,6 +115,29 @@ def read_raw(path: str) -> Any:
     return raw
 
 
+def update_budget(path: str, edit: Any) -> None:
+    """Rewrite budget.json under its lock: `edit(doc)` changes the document (re-read inside the lock, {} when
+    absent) in place; the result is validated (ConfigError, nothing written) and every other key and its
+    order are kept."""
+    from governor.fsutil import update_file
+
+    def change(current: bytes | None) -> bytes:
+        doc: Any = {} if current is None else read_raw(path)
+        if not isinstance(doc, dict):
+            raise ConfigError(f"{path}: must hold a JSON object")
+        edit(doc)
+        from governor import config_schema
+
+        try:
+            config_schema.validate(doc)
+        except ValueError as exc:
+            raise ConfigError("\n".join(f"{path}: {line}" for line in str(exc).splitlines())) from None
+        return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+
+    paths.ensure_private_dir(os.path.dirname(path))
+    update_file(path, change)
+
+
 def validate_file(path: str) -> Config:
     """Validate budget.json with pydantic; the defaults when it does not exist."""
     if not os.path.lexists(path):

@@ -4,13 +4,12 @@ through a folder a sync engine (Syncthing, Dropbox, iCloud Drive, OneDrive, a gi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from typing import Any
 
 from governor import config, paths
-from governor.errors import CliError, ConfigError
+from governor.errors import CliError
 
 
 def register(sub: Any) -> None:
@@ -33,25 +32,13 @@ def register(sub: Any) -> None:
 
 def set_sync(path: str, changes: dict[str, Any]) -> None:
     """Rewrite budget.json's `sync` section with `changes` (None removes a key), keeping everything else."""
-    from governor.fsutil import update_file
 
-    def change(current: bytes | None) -> bytes:
-        doc: dict[str, Any] = {} if current is None else config.read_raw(path)  # re-read inside the lock
-        if not isinstance(doc, dict):
-            raise ConfigError(f"{path}: must hold a JSON object")
+    def edit(doc: dict[str, Any]) -> None:
         old = doc.get("sync")
         section: dict[str, Any] = {**(old if isinstance(old, dict) else {}), **changes}
         doc["sync"] = {k: v for k, v in section.items() if v is not None}
-        from governor import config_schema
 
-        try:
-            config_schema.validate(doc)
-        except ValueError as exc:
-            raise ConfigError("\n".join(f"{path}: {line}" for line in str(exc).splitlines())) from None
-        return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
-
-    paths.ensure_private_dir(os.path.dirname(path))
-    update_file(path, change)
+    config.update_budget(path, edit)
 
 
 def _check_dir(directory: str) -> None:
@@ -77,7 +64,7 @@ def run_init(args: argparse.Namespace) -> int:
     if args.name is not None and not 1 <= len(args.name) <= 64:
         raise CliError("--name must be 1 to 64 characters")
     path = paths.budget_path()
-    set_sync(path, {"dir": directory, "name": args.name, "export": True,
+    set_sync(path, {"dir": directory, "export": True, **({"name": args.name} if args.name else {}),
                     **({"hash_projects": True} if args.hash_projects else {})})
     cfg = config.load_config()
     me = machine.current(name=cfg["sync"].get("name"))

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 from typing import Any
 
 from governor import config, paths
-from governor.errors import ConfigError
 
 TIERS = ("pro", "max5x", "max20x")
 
@@ -25,26 +22,13 @@ def register(sub: Any) -> None:
 
 def set_tier(path: str, name: str) -> str | None:
     """Rewrite budget.json with `tier` = name, keeping every other key and its order; returns the old tier."""
-    from governor.fsutil import update_file
-
     previous: dict[str, str | None] = {"tier": None}
 
-    def change(current: bytes | None) -> bytes:
-        doc: dict[str, Any] = {} if current is None else config.read_raw(path)  # re-read inside the lock
-        if not isinstance(doc, dict):
-            raise ConfigError(f"{path}: must hold a JSON object")
+    def edit(doc: dict[str, Any]) -> None:
         previous["tier"] = doc.get("tier")
         doc["tier"] = name
-        from governor import config_schema
 
-        try:
-            config_schema.validate(doc)
-        except ValueError as exc:
-            raise ConfigError("\n".join(f"{path}: {line}" for line in str(exc).splitlines())) from None
-        return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
-
-    paths.ensure_private_dir(os.path.dirname(path))
-    update_file(path, change)
+    config.update_budget(path, edit)
     return previous["tier"]
 
 
