@@ -203,8 +203,15 @@ def test_interleaved_exports_and_merges_stay_exact(tmp_path: Path, share: Path) 
         except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
             errors.append(exc)
 
+    def reports(m: Machine, times: int) -> None:  # a second process on the same machine, exporting and merging
+        try:
+            for _ in range(times):
+                m.cli("sync", "status", "--json")
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+            errors.append(exc)
+
     threads = [threading.Thread(target=work, args=(m, 4)) for m in (a, b, c)]
-    threads.append(threading.Thread(target=work, args=(b, 0)))
+    threads.append(threading.Thread(target=reports, args=(b, 8)))
     for t in threads:
         t.start()
     for t in threads:
@@ -414,3 +421,19 @@ def test_schema_8_ledger_migrates_without_reading_again(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA user_version").fetchone() == (db.SCHEMA_VERSION,)
     assert conn.execute("SELECT key, machine FROM usage").fetchall() == [("k", None)]
     assert conn.execute("SELECT offset FROM files").fetchall() == [(99,)]
+
+
+def test_an_official_capture_on_one_machine_calibrates_the_other(tmp_path: Path, share: Path) -> None:
+    a, b = machines(tmp_path, share, "a", "b")
+    now = time.time()
+    line = subprocess.run([sys.executable, "-m", "governor", "statusline"], input=json.dumps(
+        {"session_id": "s-a", "transcript_path": "", "model": {"id": "claude-opus-4-5"},
+         "rate_limits": {"seven_day": {"used_percentage": 37, "resets_at": int(now + 2 * 86400)}}}),
+        capture_output=True, text=True, env=a.env, timeout=60, cwd=str(REPO_ROOT))
+    assert line.returncode == 0 and "37%" in line.stdout, line
+    assert json.loads(Machine(tmp_path, "solo").cli("status", "--json").stdout)["spent"]["source"] == "local estimate"
+    # the status line exported it (its first export is due at once): b's next report reads it
+    spent = json.loads(b.cli("status", "--json").stdout)["spent"]
+    assert (spent["source"], spent["fraction"]) == ("official", 0.37)
+    conn = sqlite3.connect(b.state / "ledger.sqlite3")
+    assert conn.execute("SELECT machine FROM captures").fetchall() == [(a.machine_id(),)]

@@ -30,7 +30,8 @@ CLAUDE_JSON_MAX_BYTES = 64 * 1024 * 1024
 def record(conn: sqlite3.Connection, capture: Capture) -> bool:
     """Store a capture (used_pct already validated). Returns True if stored or refreshed."""
     last = conn.execute(
-        "SELECT id, used_pct, resets_at, captured_at FROM captures WHERE window=? ORDER BY captured_at DESC LIMIT 1",
+        "SELECT id, used_pct, resets_at, captured_at FROM captures WHERE window=? AND machine IS NULL"
+        " ORDER BY captured_at DESC LIMIT 1",  # this machine's own (another's, merged by sync, stays theirs)
         (capture.window,),
     ).fetchone()
     if last and last[3] > capture.captured_at:
