@@ -388,6 +388,12 @@ def test_stale_machines_and_clock_skew(tmp_path: Path, share: Path) -> None:
     assert before - 1 <= ts <= time.time()
     data = json.loads(a.cli("sync", "status", "--json").stdout)
     assert [m["stale"] for m in data["machines"]] == [False, True]
+    table = a.cli("sync", "status").stdout.splitlines()
+    assert table[0] == f"sync on: {share}"
+    assert table[1].split() == ["machine", "id", "last", "export", "records", "this", "cycle", "share"]
+    assert table[3].split()[:2] == ["a", "(this)"] and table[3].split()[3:] == ["0", "min", "ago", "0", "0", "0%"]
+    assert table[4].split() == ["b", b.machine_id()[:8], "13.0", "h", "ago", "3", "6", "100%", "stale:", "no",
+                                "export", "for", "over", "12", "h"]
 
 
 def test_sync_off_stops_exporting_and_keeps_what_was_merged(tmp_path: Path, share: Path) -> None:

@@ -138,7 +138,12 @@ def render(data: dict[str, Any]) -> str:
         flag = fmt.paint(f"stale: no export for over {data['stale_hours']:g} h", "yellow", color) if m["stale"] else ""
         rows.append([name, (m["id"] or "-")[:8], _ago(m["lag_hours"]), f"{m['records']:,}",
                      fmt.fmt_tokens(m["weighted_units"]), f"{100 * m['cycle_share']:.0f}%", flag])
-    out = head + "\n" + tables.table(["machine", "id", "last export", "records", "this cycle", "share", ""], rows)
+    headers = ["machine", "id", "last export", "records", "this cycle", "share"]
+    if any(row[-1] for row in rows):
+        headers.append("")
+    else:
+        rows = [row[:-1] for row in rows]
+    out = head + "\n" + tables.table(headers, rows)
     if data["problem"]:
         out += "\n" + fmt.paint("problem:", "yellow", color) + " " + data["problem"]
     return out
