@@ -7,13 +7,15 @@ export_minutes 0: each run stats the other machines' files and exports the turn 
 CORPUS_DIR is a Claude config dir made by bench/gen_corpus.py. The sync dir holds two other machines'
 exports of --foreign records each, merged once before timing (so the timed merges find nothing new, the
 steady state). Each sample appends one real-shaped turn to the newest transcript, then runs bare
-`python -c pass` and each variant's hook (or status line) in turn; ratios are of medians in the same run.
+`python -c pass` and each variant's hook and status line, the variants in a shuffled order; ratios are of
+medians in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import shutil
 import sys
 import tempfile
@@ -52,6 +54,33 @@ def foreign_machines(share: Path, records: int) -> None:
                                                             "name": f"other{n}", "last_export": now}))
 
 
+IN_PROCESS = r"""
+import json, statistics, sys, time
+from governor.config import load_config
+from governor.meter import db, sync, sync_export
+conn = db.connect()
+config = load_config()
+def med(fn, n=101):
+    out = []
+    for _ in range(n):
+        t = time.perf_counter(); fn(); out.append(time.perf_counter() - t)
+    return statistics.median(out) * 1000
+def due():
+    with db.transaction(conn):
+        conn.execute("DELETE FROM meta WHERE key IN (?, ?)", (sync.MERGE_KEY, sync.EXPORT_TRY_KEY))
+    sync.tick(conn, config, time.time())
+def due_with_a_row():
+    with db.transaction(conn):
+        conn.execute("UPDATE usage SET output = output + 1"
+                     " WHERE key = (SELECT MAX(key) FROM usage WHERE machine IS NULL)")
+    due()
+reset = med(lambda: db.transaction(conn).__enter__() and conn.execute("COMMIT"), 51)
+print(json.dumps({"not due": med(lambda: sync.tick(conn, config, time.time())),
+                  "due, nothing new": med(due, 51) - reset,
+                  "due, one row to export": med(due_with_a_row, 51) - 2 * reset}))
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus")
@@ -87,12 +116,19 @@ def main() -> None:
             append_turn(str(corpus), 20_000 + i)
             samples["bare"].append(timed(BARE, envs["sync off"])[0])
             line = json.dumps(statusline_payload(Path(transcript))).encode()
-            for name, env in envs.items():
+            order = list(envs.items())
+            random.Random(i).shuffle(order)  # no variant always runs first (or right after another)
+            for name, env in order:
                 samples.setdefault(f"prompt hook, {name}", []).append(timed([sys.executable, HOOK], env,
                                                                             hook_payload)[0])
                 samples.setdefault(f"status line, {name}", []).append(timed([sys.executable, STATUSLINE], env,
                                                                             line)[0])
         bare = median_ms(samples["bare"])
+        import subprocess
+
+        env = {**envs["sync on (default throttle)"], "PYTHONPATH": str(REPO)}
+        inproc = json.loads(subprocess.run([sys.executable, "-c", IN_PROCESS], env=env, capture_output=True,
+                                           text=True, check=True).stdout)
         print(f"machine: {machine()}; corpus {corpus.name} {corpus_size(str(corpus)) / 1e6:,.0f} MB; "
               f"{args.foreign:,} records from each of 2 other machines; {args.runs} paired runs\n")
         print(f"Command: `python bench/bench_sync.py {args.corpus} --runs {args.runs} --foreign {args.foreign}`\n")
@@ -104,6 +140,8 @@ def main() -> None:
             for name in VARIANTS:
                 ms = median_ms(samples[f"{what}, {name}"])
                 print(f"| {what}, {name} | {ms:.1f} ms | {ms / bare:.2f}× | {ms / off:.2f}× |")
+        print("\nIn process, `sync.tick` (what a hook or the status line adds), median of 101 (51) calls: "
+              + ", ".join(f"{k} {v:.2f} ms" for k, v in inproc.items()))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

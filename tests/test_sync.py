@@ -37,6 +37,11 @@ def machines(tmp_path: Path, share: Path, *names: str) -> list[Machine]:
 def test_two_machines_each_see_the_union(tmp_path: Path, share: Path) -> None:
     laptop, desktop = machines(tmp_path, share, "laptop", "desktop")
     laptop.write_session("s-lap", 7, day=23)
+    # a fork copy that betters one response of each file: a row updated while its key waits for export
+    for name, outputs in (("s-fork", (1, 90)), ("s-fork-copy", (90, 1))):
+        rows = [assistant_row(f"msg_fork_{i}", f"req_fork_{i}", session_id=name, output_tokens=out,
+                              timestamp=f"2026-11-23T1{i}:30:00.000Z") for i, out in enumerate(outputs)]
+        (laptop.projects / "-home-dev-proj" / f"{name}.jsonl").write_text(jsonl(rows))
     desktop.write_session("s-desk", 5, day=24)
     desktop.write_session("s-desk2", 3, day=23, project="-home-dev-other")
     for m in (laptop, desktop, laptop):  # each exports on its report; the second laptop run merges desktop's
@@ -402,6 +407,9 @@ def test_sync_off_stops_exporting_and_keeps_what_was_merged(tmp_path: Path, shar
     b.daily()
     a.daily()
     out = a.cli("sync", "off").stdout
+    triggers = sqlite3.connect(a.state / "ledger.sqlite3").execute(
+        "SELECT name FROM sqlite_master WHERE type='trigger' AND name LIKE 'sync_%'").fetchall()
+    assert triggers == []  # a ledger without sync pays nothing per row
     assert out.startswith(f"sync off: this machine no longer exports to or merges from {share}; the 2 record(s)")
     a.write_session("s-a", 3)
     a.daily()

@@ -158,13 +158,13 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 )
 
 # Several machines (meter/sync*.py): a usage row or capture merged from another machine's export carries
-# that machine's id in `machine` (NULL: this machine's own). This machine's rows that change while export
-# is on (meta sync_export) queue their key in sync_outbox, by trigger, for the next export. Schema 9 -> 10
-# adds only this (see _add_sync), so the migration from 9 reads nothing again.
+# that machine's id in `machine` (NULL: this machine's own). While export is on, this machine's rows that
+# change queue their key in sync_outbox for the next export, by SYNC_TRIGGERS (created by export's enable,
+# dropped by disable: a ledger without sync pays nothing per row). Schema 9 -> 10 adds only this (see
+# _add_sync), so the migration from 9 reads nothing again.
 SYNC_COLUMNS = (("usage", "machine TEXT"), ("captures", "machine TEXT"), ("captures", "sync_key TEXT"))
 CAPTURE_KEY = "capture\t"  # an outbox key for a capture row: this prefix and its id (no response key has a tab)
-_SYNC_ON = "(SELECT value FROM meta WHERE key = 'sync_export') IS NOT NULL"
-SYNC_SCHEMA = f"""
+SYNC_SCHEMA = """
 CREATE UNIQUE INDEX IF NOT EXISTS captures_sync_key ON captures(sync_key) WHERE sync_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS usage_machine ON usage(machine, ts) WHERE machine IS NOT NULL;
 CREATE TABLE IF NOT EXISTS sync_outbox(key TEXT PRIMARY KEY);  -- this machine's rows/captures to export
@@ -174,27 +174,46 @@ CREATE TABLE IF NOT EXISTS sync_versions(  -- replaceable foreign records (clien
 CREATE TABLE IF NOT EXISTS sync_machines(  -- the machines seen in the sync dir (their machine.json)
     id TEXT PRIMARY KEY, name TEXT, last_export REAL, version INTEGER, updated_at REAL
 );
+"""
+
+
+SYNC_TRIGGERS = f"""
 CREATE TRIGGER IF NOT EXISTS sync_outbox_insert AFTER INSERT ON usage
-WHEN new.machine IS NULL AND {_SYNC_ON} BEGIN
-    INSERT OR IGNORE INTO sync_outbox(key) VALUES(new.key);
+WHEN new.machine IS NULL BEGIN
+    INSERT INTO sync_outbox(key) SELECT new.key WHERE NOT EXISTS (SELECT 1 FROM sync_outbox WHERE key = new.key);
 END;
 CREATE TRIGGER IF NOT EXISTS sync_outbox_update AFTER UPDATE ON usage
-WHEN new.machine IS NULL AND {_SYNC_ON} BEGIN
-    INSERT OR IGNORE INTO sync_outbox(key) VALUES(new.key);
+WHEN new.machine IS NULL BEGIN
+    INSERT INTO sync_outbox(key) SELECT new.key WHERE NOT EXISTS (SELECT 1 FROM sync_outbox WHERE key = new.key);
 END;
 CREATE TRIGGER IF NOT EXISTS sync_outbox_delete AFTER DELETE ON usage
-WHEN old.machine IS NULL AND {_SYNC_ON} BEGIN
-    INSERT OR IGNORE INTO sync_outbox(key) VALUES(old.key);
+WHEN old.machine IS NULL BEGIN
+    INSERT INTO sync_outbox(key) SELECT old.key WHERE NOT EXISTS (SELECT 1 FROM sync_outbox WHERE key = old.key);
 END;
 CREATE TRIGGER IF NOT EXISTS sync_capture_insert AFTER INSERT ON captures
-WHEN new.machine IS NULL AND {_SYNC_ON} BEGIN
-    INSERT OR IGNORE INTO sync_outbox(key) VALUES('{CAPTURE_KEY}' || new.id);
+WHEN new.machine IS NULL BEGIN
+    INSERT INTO sync_outbox(key) SELECT '{CAPTURE_KEY}' || new.id
+    WHERE NOT EXISTS (SELECT 1 FROM sync_outbox WHERE key = '{CAPTURE_KEY}' || new.id);
 END;
 CREATE TRIGGER IF NOT EXISTS sync_capture_update AFTER UPDATE ON captures
-WHEN new.machine IS NULL AND {_SYNC_ON} BEGIN
-    INSERT OR IGNORE INTO sync_outbox(key) VALUES('{CAPTURE_KEY}' || new.id);
+WHEN new.machine IS NULL BEGIN
+    INSERT INTO sync_outbox(key) SELECT '{CAPTURE_KEY}' || new.id
+    WHERE NOT EXISTS (SELECT 1 FROM sync_outbox WHERE key = '{CAPTURE_KEY}' || new.id);
 END;
 """
+SYNC_TRIGGER_NAMES = ("sync_outbox_insert", "sync_outbox_update", "sync_outbox_delete", "sync_capture_insert",
+                      "sync_capture_update")
+
+
+def set_sync_triggers(conn: sqlite3.Connection, on: bool) -> None:
+    """Inside a write transaction: create (or drop) the triggers that queue this machine's changes. (Not
+    INSERT OR IGNORE: the outer statement's conflict handling, the ledger's upsert, would override it.)"""
+    if on:
+        for statement in _statements(SYNC_TRIGGERS):
+            conn.execute(statement)
+    else:
+        for name in SYNC_TRIGGER_NAMES:
+            conn.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
 def _add_sync(conn: sqlite3.Connection) -> None:
@@ -390,9 +409,12 @@ def drop_usage_derivatives(conn: sqlite3.Connection) -> list[str]:
     """Inside a transaction, before a bulk load: drop the usage table's secondary indexes and roll-up
     triggers (a first scan inserts a million rows several times faster without them). Returns their SQL
     for restore_usage_derivatives; a rollback restores them by itself (SQLite DDL is transactional)."""
+    # Sync's export queue must see a bulk load's rows: into an empty ledger its triggers go too (the queue is
+    # then every own row, filled once by restore_usage_derivatives); otherwise they stay.
+    empty = conn.execute("SELECT 1 FROM usage LIMIT 1").fetchone() is None
     rows = conn.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE tbl_name='usage' AND type IN ('index', 'trigger')"
-        " AND sql IS NOT NULL AND name NOT LIKE 'sync_outbox_%'"  # export must see a bulk load's rows
+        " AND sql IS NOT NULL" + ("" if empty else " AND name NOT LIKE 'sync_outbox_%'")
     ).fetchall()
     for kind, name, _sql in rows:
         conn.execute(f'DROP {kind.upper()} "{name}"')
@@ -418,6 +440,9 @@ def restore_usage_derivatives(conn: sqlite3.Connection, saved: list[str]) -> Non
         conn.execute(f"INSERT INTO {table} {source} GROUP BY 1, 2, 3")
     for sql in saved:
         conn.execute(sql)
+    if any("sync_outbox_insert" in sql for sql in saved):
+        conn.execute("INSERT INTO sync_outbox(key) SELECT key FROM usage WHERE machine IS NULL"
+                     " AND key NOT IN (SELECT key FROM sync_outbox)")
 
 
 def _migrate(conn: sqlite3.Connection, version: int) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from governor.meter import db, sync_files
 from governor.meter.machine import Machine
 
-ENABLED_KEY = "sync_export"  # meta: the machine id export is on for (the outbox triggers test it)
+ENABLED_KEY = "sync_export"  # meta: the machine id export is on for (and db.SYNC_TRIGGERS exist)
 EPOCH_KEY = "sync_epoch"  # meta: when export was (re)started for this ledger; part of capture keys
 SEQ_KEY = "sync_seq"  # meta: the last sequence number written
 LAST_KEY = "sync_last_export"  # meta: when an export last succeeded
@@ -54,6 +54,7 @@ def enable(conn: sqlite3.Connection, machine_id: str, now: float) -> bool:
         if db.get_meta(conn, ENABLED_KEY) == machine_id:
             return False
         db.set_meta(conn, ENABLED_KEY, machine_id)
+        db.set_sync_triggers(conn, True)
         db.set_meta(conn, EPOCH_KEY, str(time.time_ns() // 1000))
         conn.execute("DELETE FROM sync_outbox")
         conn.execute("INSERT OR IGNORE INTO sync_outbox(key) SELECT key FROM usage WHERE machine IS NULL")
@@ -65,6 +66,7 @@ def enable(conn: sqlite3.Connection, machine_id: str, now: float) -> bool:
 def disable(conn: sqlite3.Connection) -> None:
     with db.transaction(conn):
         conn.execute("DELETE FROM meta WHERE key IN (?, ?)", (ENABLED_KEY, LAST_KEY))
+        db.set_sync_triggers(conn, False)
         conn.execute("DELETE FROM sync_outbox")
 
 
