@@ -451,3 +451,26 @@ def test_an_official_capture_on_one_machine_calibrates_the_other(tmp_path: Path,
     assert (spent["source"], spent["fraction"]) == ("official", 0.37)
     conn = sqlite3.connect(b.state / "ledger.sqlite3")
     assert conn.execute("SELECT machine FROM captures").fetchall() == [(a.machine_id(),)]
+
+
+def test_a_bulk_first_scan_with_sync_on_queues_every_row_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from governor import paths
+    from governor.meter import db, ledger, machine, sync_export
+    from tests.helpers import projects_root
+
+    for n in range(3):
+        rows = [assistant_row(f"msg_bulk{n}_{i}", f"req_bulk{n}_{i}", session_id=f"s{n}") for i in range(40)]
+        (projects_root() / "-p").mkdir(exist_ok=True)
+        (projects_root() / "-p" / f"s{n}.jsonl").write_text(jsonl(rows))
+    conn = db.connect()
+    sync_export.enable(conn, machine.current().id, time.time())  # type: ignore[union-attr]
+    monkeypatch.setattr(ledger, "BULK_MIN_BYTES", 0)  # the load without indexes and triggers, as for 256 MB
+    ledger.ingest(conn, paths.transcript_roots(), parallel=False)
+    assert conn.execute("SELECT COUNT(*) FROM sync_outbox").fetchone() == (120,)
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND name LIKE 'sync%'")}
+    assert names == set(db.SYNC_TRIGGER_NAMES)
+    more = [assistant_row("msg_late", "req_late", session_id="s0")]
+    with (projects_root() / "-p" / "s0.jsonl").open("a") as fh:
+        fh.write(jsonl(more))
+    ledger.ingest(conn, paths.transcript_roots(), parallel=False)  # a bulk load into a full ledger keeps them
+    assert conn.execute("SELECT COUNT(*) FROM sync_outbox").fetchone() == (121,)
