@@ -81,11 +81,42 @@ print(json.dumps({"not due": med(lambda: sync.tick(conn, config, time.time())),
 """
 
 
+COLD = r"""
+import sys, time
+from governor import paths
+from governor.meter import db, ledger
+conn = db.connect()
+if sys.argv[1] == "on":  # export on, as `sync init` leaves it: its queue's triggers exist
+    with db.transaction(conn):
+        db.set_sync_triggers(conn, True)
+start = time.perf_counter()
+ledger.ingest(conn, paths.transcript_roots())
+print(time.perf_counter() - start)
+"""
+
+
+def cold_builds(corpus: str, root: Path, runs: int) -> dict[str, list[float]]:
+    """The first scan (install's ledger build, a bulk load) with export on and off, alternating."""
+    import subprocess
+
+    out: dict[str, list[float]] = {"off": [], "on": []}
+    for i in range(runs):
+        for variant in ("on", "off") if i % 2 else ("off", "on"):
+            home = root / f"cold-{variant}-{i}"
+            env = make_env(home, Path(corpus), None)
+            proc = subprocess.run([sys.executable, "-c", COLD, variant], env=env, capture_output=True, text=True,
+                                  check=True)
+            out[variant].append(float(proc.stdout))
+            shutil.rmtree(home, ignore_errors=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus")
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--foreign", type=int, default=20_000, help="records per other machine")
+    parser.add_argument("--cold-runs", type=int, default=6, help="paired first scans with export on and off")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="gov-sync-bench-"))
     corpus = Path(args.corpus)
@@ -131,7 +162,8 @@ def main() -> None:
                                            text=True, check=True).stdout)
         print(f"machine: {machine()}; corpus {corpus.name} {corpus_size(str(corpus)) / 1e6:,.0f} MB; "
               f"{args.foreign:,} records from each of 2 other machines; {args.runs} paired runs\n")
-        print(f"Command: `python bench/bench_sync.py {args.corpus} --runs {args.runs} --foreign {args.foreign}`\n")
+        print(f"Command: `python bench/bench_sync.py {args.corpus} --runs {args.runs} --foreign {args.foreign}"
+              f" --cold-runs {args.cold_runs}`\n")
         print("| variant | median | vs bare python | vs sync off |")
         print("|---|---|---|---|")
         print(f"| bare `python -c pass` | {bare:.1f} ms | 1.00× | |")
@@ -140,6 +172,10 @@ def main() -> None:
             for name in VARIANTS:
                 ms = median_ms(samples[f"{what}, {name}"])
                 print(f"| {what}, {name} | {ms:.1f} ms | {ms / bare:.2f}× | {ms / off:.2f}× |")
+        cold = cold_builds(args.corpus, root, args.cold_runs)
+        on, off = median_ms(cold["on"]) / 1000, median_ms(cold["off"]) / 1000
+        print(f"\nFirst scan (bulk load), median of {args.cold_runs}: export off {off:.2f} s, export on {on:.2f} s"
+              f" ({on / off:.2f}×)")
         print("\nIn process, `sync.tick` (what a hook or the status line adds), median of 101 (51) calls: "
               + ", ".join(f"{k} {v:.2f} ms" for k, v in inproc.items()))
     finally:
