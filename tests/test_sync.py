@@ -418,23 +418,23 @@ def test_sync_off_stops_exporting_and_keeps_what_was_merged(tmp_path: Path, shar
     assert a.daily()["totals"]["output_tokens"] == truth(tmp_path, a.projects, b.projects)["totals"]["output_tokens"]
 
 
-def test_schema_8_ledger_migrates_without_reading_again(tmp_path: Path) -> None:
+def test_schema_9_ledger_migrates_without_reading_again(tmp_path: Path) -> None:
     from governor import paths
     from governor.meter import db
 
     path = paths.ledger_path()
     os.makedirs(os.path.dirname(path), exist_ok=True)
     conn = sqlite3.connect(path)
-    conn.executescript(db.SCHEMA + "PRAGMA user_version=8;")
+    conn.executescript(db.SCHEMA + "PRAGMA user_version=9;")
     conn.execute("INSERT INTO usage(key, ts, model, input, output, cache_creation, cache_read)"
                  " VALUES('k', 1795000000, 'm', 1, 2, 3, 4)")
-    conn.execute("INSERT INTO files(path, kind, offset) VALUES('/t.jsonl', 'claude', 99)")
+    conn.execute("INSERT INTO files(path, kind, offset) VALUES('/t.jsonl', 'claude', 99), ('/r.jsonl', 'codex', 77)")
     conn.commit()
     conn.close()
     conn = db.connect()
     assert conn.execute("PRAGMA user_version").fetchone() == (db.SCHEMA_VERSION,)
     assert conn.execute("SELECT key, machine FROM usage").fetchall() == [("k", None)]
-    assert conn.execute("SELECT offset FROM files").fetchall() == [(99,)]
+    assert conn.execute("SELECT offset FROM files ORDER BY path").fetchall() == [(77,), (99,)]  # nothing read again
 
 
 def test_an_official_capture_on_one_machine_calibrates_the_other(tmp_path: Path, share: Path) -> None:
