@@ -164,8 +164,8 @@ def test_daily_salvages_a_ledger_with_corrupt_pages_and_keeps_the_history_of_del
     assert out.stderr == (
         "governor: the ledger was corrupt and is rebuilt from the transcripts; saved 2 official captures,"
         f" 2 router events, 1 hook state, 1 hand-off run, {SESSIONS * ROWS - lost:,} usage rows from the old"
-        f" file; could not read {lost:,} usage rows (usage of transcripts that still exist is read again from"
-        f" them); old file kept as {old}\n")
+        f" file; could not read {lost:,} usage rows (usage of transcripts that still exist, and other machines'"
+        f" records, are read again from their sources); old file kept as {old}\n")
     assert {n.removeprefix(moved[0]) for n in os.listdir(_ledger().parent) if n.startswith(moved[0])} >= {"", "-wal"}
     assert _kept() == seeded["kept"] and _totals() == before
     log = _log()
@@ -191,8 +191,8 @@ def test_what_cannot_be_saved_is_said_and_doctor_shows_the_last_recovery() -> No
     assert re.fullmatch(
         r"governor: the ledger was corrupt and is rebuilt from the transcripts; saved 2 router events, 1 hook"
         rf" state, 1 hand-off run, {SESSIONS * ROWS - lost_rows:,} usage rows from the old file; could not read"
-        rf" 2 official captures, {lost_rows:,} usage rows \(usage of transcripts that still exist is read again"
-        r" from them\); old file kept as .*\.salvaged", line), line
+        rf" 2 official captures, {lost_rows:,} usage rows \(usage of transcripts that still exist, and other"
+        r" machines' records, are read again from their sources\); old file kept as .*\.salvaged", line), line
     assert _totals() == (before[0] - lost_rows, before[1] - lost_output)  # only the deleted transcript's page
     doctor = run_cli("doctor", "--no-run").stdout
     recovery = [ln for ln in doctor.splitlines() if ln.startswith("· ledger recovery: ")]

@@ -474,3 +474,33 @@ def test_a_bulk_first_scan_with_sync_on_queues_every_row_once(monkeypatch: pytes
         fh.write(jsonl(more))
     ledger.ingest(conn, paths.transcript_roots(), parallel=False)  # a bulk load into a full ledger keeps them
     assert conn.execute("SELECT COUNT(*) FROM sync_outbox").fetchone() == (121,)
+
+
+def test_a_corrupt_ledger_keeps_other_machines_records_theirs(tmp_path: Path, share: Path) -> None:
+    """The salvage copies this machine's own rows; another machine's are read again from the sync folder, so
+    they stay that machine's (the split) and count once (the totals)."""
+    laptop, desktop = machines(tmp_path, share, "laptop", "desktop")
+    laptop.write_session("s-lap", 600, day=23)
+    desktop.write_session("s-desk", 600, day=24)
+    for m in (laptop, desktop, laptop):
+        m.daily()
+    union = truth(tmp_path, laptop.projects, desktop.projects)
+    split = laptop.cli("daily", "--tz", "UTC").stdout.rstrip().splitlines()[-1]
+    assert split.startswith("by machine: laptop (this) ")
+    ledger = laptop.state / "ledger.sqlite3"
+    conn = sqlite3.connect(ledger)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    leaves = [p for (p,) in conn.execute("SELECT pageno FROM dbstat WHERE name='usage' AND pagetype='leaf'"
+                                         " ORDER BY path")]
+    conn.close()
+    assert len(leaves) > 2
+    with open(ledger, "r+b") as fh:  # garbage over the usage table's first data page
+        fh.seek((leaves[0] - 1) * size)
+        fh.write(bytes((i * 37) % 251 for i in range(size)))
+
+    out = laptop.cli("sessions", "--json")  # reads the raw rows, so it meets the damage
+    assert out.stderr.startswith("governor: the ledger was corrupt and is rebuilt from the transcripts; saved "), out
+    same_usage(laptop.daily(), union)
+    assert laptop.cli("daily", "--tz", "UTC").stdout.rstrip().splitlines()[-1] == split
+    same_usage(laptop.daily("--machine", "desktop"), truth(tmp_path, desktop.projects))

@@ -61,9 +61,13 @@ _COST = ["path", "offset", "session_id", "ts", "project", "model", "input", "out
 _USAGE = ["key", "ts", "session_id", "project", "model", "input", "output", "cache_creation", "cache_read",
           "cache_5m", "cache_1h", "sidechain", "web_search", "source"]
 
+# Several machines: a row merged from another machine's export (machine set) is not copied, it is read
+# again from the sync folder, which keeps its machine; this machine's own rows have machine NULL.
+MACHINE: tuple[str, tuple[type, ...], Any] = ("machine", _OPT_TEXT, "")
+
 TABLES = (  # the small tables that exist nowhere else first: a slow usage table cannot starve them
     Table("captures", "official captures",
-          list(zip(_CAPTURES, (_TEXT, _NUM, _OPT_NUM, _NUM, _TEXT, _OPT_TEXT), [None] * 5 + [""], strict=True)),
+          [*zip(_CAPTURES, (_TEXT, _NUM, _OPT_NUM, _NUM, _TEXT, _OPT_TEXT), [None] * 5 + [""], strict=True), MACHINE],
           _insert_new("captures", _CAPTURES, "window=?1 AND captured_at=?4 AND source=?5 AND used_pct=?2")),
     Table("router_events", "router events",
           list(zip(_EVENTS, (_NUM, _OPT_TEXT, _TEXT, _OPT_TEXT, _OPT_TEXT, _OPT_TEXT), [None, "", None, "", "", ""],
@@ -98,7 +102,7 @@ TABLES = (  # the small tables that exist nowhere else first: a slow usage table
           [(c, _TEXT if c == "key" else _NUM if c == "ts" else _OPT_TEXT if c in ("session_id", "project", "model")
             else _OPT_INT if c in ("cache_5m", "cache_1h") else _TEXT if c == "source" else _INT,
             {"web_search": 0, "source": "transcript", "sidechain": 0, "cache_5m": "", "cache_1h": ""}.get(c))
-           for c in _USAGE],
+           for c in _USAGE] + [MACHINE],
           ""),  # merged in _merge_usage: the ingest's UPSERT for transcript rows
 )
 USAGE_LIKE = {"usage", "cost_state", "lineage", "codex_usage"}  # kept only from a ledger of a known schema
@@ -217,6 +221,8 @@ def _salvage_table(old: sqlite3.Connection, conn: sqlite3.Connection, table: Tab
             valid = [r for r in rows if _valid(r, kinds)]
             invalid += len(rows) - len(valid)
             result.saved += len(valid)
+            if names[-1] == MACHINE[0]:
+                valid = [r[:-1] for r in valid if r[-1] is None]
             if table.name == "usage":
                 _merge_usage(conn, valid)
             else:
@@ -299,7 +305,8 @@ def summary(old: str, results: list[Result]) -> str:
     said = f"saved {', '.join(saved)}" if saved else "nothing could be saved"
     unsaved = f"; could not read {', '.join(lost)}" if lost else "; nothing unreadable"
     return (f"the ledger was corrupt and is rebuilt from the transcripts; {said} from the old file{unsaved}"
-            f" (usage of transcripts that still exist is read again from them); old file kept as {old}")
+            f" (usage of transcripts that still exist, and other machines' records, are read again from their"
+            f" sources); old file kept as {old}")
 
 
 def connect(path: str | None = None) -> sqlite3.Connection:
