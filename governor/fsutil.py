@@ -6,10 +6,9 @@ directory, fsync, os.replace. Never write in place.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 
 class NotRegular(OSError):
@@ -64,13 +63,20 @@ def lock_path(path: str) -> str:
     return os.path.join(directory, f"{os.path.basename(path)[:40]}.{digest}.lock")
 
 
-@contextlib.contextmanager
-def file_lock(path: str, timeout: float = 10.0) -> Iterator[None]:
-    """An inter-process lock on `path` (filelock), kept in the state dir."""
-    from filelock import FileLock
+class file_lock:  # noqa: N801 - used like a function: `with file_lock(path):`
+    """An inter-process lock on `path` (filelock), kept in the state dir. A class rather than
+    @contextmanager: contextlib is one import fewer (~0.5 ms) for every hook that reads fsutil."""
 
-    with FileLock(lock_path(path), timeout=timeout, mode=0o600):  # 0600 whatever the umask
-        yield
+    def __init__(self, path: str, timeout: float = 10.0) -> None:
+        from filelock import FileLock
+
+        self._lock = FileLock(lock_path(path), timeout=timeout, mode=0o600)  # 0600 whatever the umask
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._lock.release()
 
 
 class Changed(Exception):
@@ -120,15 +126,19 @@ def atomic_write_bytes(path: str, data: bytes, mode: int | None = None, expect: 
             raise Changed(path)
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
+        try:
             os.unlink(tmp)
+        except OSError:
+            pass
         raise
-    with contextlib.suppress(OSError):
+    try:
         dir_fd = os.open(directory, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+    except OSError:
+        pass
 
 
 def atomic_write_text(path: str, text: str, lock: bool = True, mode: int | None = None) -> None:

@@ -14,7 +14,6 @@ code generation. Modules subclass it as they would typing.NamedTuple, which is w
 from __future__ import annotations
 
 from operator import itemgetter
-from typing import TYPE_CHECKING
 
 
 class _Record(tuple):  # type: ignore[type-arg]
@@ -66,6 +65,7 @@ class _Record(tuple):  # type: ignore[type-arg]
         return tuple(self)
 
 
+TYPE_CHECKING = False  # typing is for type checkers only: ~3 ms (it imports re) per hook run
 if TYPE_CHECKING:  # type checkers see what the classes are: NamedTuples
     from typing import NamedTuple as Record  # noqa: F401 - re-exported (mypy --strict)
 

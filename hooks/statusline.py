@@ -6,8 +6,10 @@ import sys
 _root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.exists(os.path.join(_root, "governor", "__init__.py")):  # a checkout without install
     sys.path.insert(0, _root)
+from governor import paths  # noqa: E402
 from governor.statusline.run import run_fast  # noqa: E402
 
+paths.exits_without_teardown = True  # the ledger connection is left open: see meter.db.release
 code = run_fast(sys.argv[1:])
 sys.stdout.flush()
 os._exit(code)  # skip interpreter teardown: the status line is redrawn often

@@ -22,6 +22,10 @@ from tests.test_prompt_hook import iso
 HEAVY = ("pydantic", "pydantic_core", "dataclasses", "inspect", "msgspec", "filelock", "platformdirs",
          "typing_extensions", "multiprocessing", "concurrent", "plotly", "narwhals")
 SESSION = "sess-hot"
+# Stdlib modules a steady hook does without (issue 21): typing is for annotations only, and json (which
+# imports re, enum and functools) is replaced by governor.fastjson. The prompt hook still needs re (the
+# router's patterns).
+NOT_ON_PATH = ("typing", "json", "re", "enum", "contextlib")
 
 
 def imported_by(script: str, payload: dict, argv: tuple[str, ...] = (), stdout: list[str] | None = None) -> set[str]:
@@ -36,6 +40,19 @@ def imported_by(script: str, payload: dict, argv: tuple[str, ...] = (), stdout: 
     if stdout is not None:
         stdout.append(proc.stdout)
     return {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+
+
+def startup_modules() -> set[str]:
+    """What this interpreter imports before any script runs (site, .pth files of an editable install)."""
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "pass"], capture_output=True, text=True,
+                          timeout=60, check=True)
+    return {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+
+
+def unneeded(modules: set[str], names: tuple[str, ...] = NOT_ON_PATH) -> list[str]:
+    return sorted((modules - startup_modules()) & set(names))
 
 
 def heavy(modules: set[str]) -> list[str]:
@@ -70,6 +87,20 @@ def test_prompt_hook_steady_state(warm_session: Path) -> None:
     mods = imported_by("user_prompt_submit.py", prompt_payload(warm_session))
     assert "governor.meter.budget_state" in mods and "sqlite3" in mods  # the prompt guard ran
     assert heavy(mods) == []
+    assert unneeded(mods, ("typing", "json", "contextlib")) == []
+
+
+def test_prompt_hook_leaves_the_wal_for_a_later_checkpoint(warm_session: Path) -> None:
+    """No close-time checkpoint per prompt (it fsyncs the WAL and the ledger, deletes the WAL, and the next
+    prompt re-creates it with two more fsyncs): the WAL is still there after the hook, holding its commit,
+    and the ledger reads whole from another process."""
+    wal = paths.ledger_path() + "-wal"
+    imported_by("user_prompt_submit.py", prompt_payload(warm_session))
+    assert os.path.getsize(wal) > 0
+    conn = sqlite3.connect(paths.ledger_path())
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert conn.execute("SELECT COUNT(*) FROM usage WHERE session_id=?", (SESSION,)).fetchone() == (5,)
+    conn.close()
 
 
 def test_prompt_hook_with_a_handoff_prompt(warm_session: Path) -> None:
@@ -90,6 +121,7 @@ def test_status_line_with_a_codex_reading(warm_session: Path) -> None:
     assert shown[0].endswith(" · codex wk 40%\n"), shown  # the Codex reading was read and shown
     assert "governor.meter.codex_limits" in mods and "governor.statusline.render" in mods
     assert heavy(mods) == []
+    assert unneeded(mods) == []
 
 
 def test_session_start_hook(warm_session: Path) -> None:
@@ -141,6 +173,7 @@ def test_post_tool_batch_with_a_check_due(warm_session: Path) -> None:
     mods = imported_by("post_tool_batch.py", batch_payload(warm_session))
     assert "governor.meter.budget_state" in mods and "sqlite3" in mods  # the run check ran
     assert heavy(mods) == []
+    assert unneeded(mods) == []
 
 
 def test_the_codex_mirror_refresh_parses_only_when_a_rollout_changed(warm_session: Path) -> None:

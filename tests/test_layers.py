@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "governor"
 # Bottom to top. The flat core is split in two so that its few internal edges are pinned too.
 LAYERS = (
     ("core", {"governor", "governor.paths", "governor.errors", "governor.timeutil", "governor.record",
-              "governor.fmt", "governor.config_schema", "governor.data"}),
+              "governor.fmt", "governor.config_schema", "governor.data", "governor.fastjson"}),
     ("core-io", {"governor.log", "governor.fsutil", "governor.config"}),
     ("policy", {"governor.policy"}),
     ("meter", {"governor.meter"}),

@@ -11,10 +11,13 @@ is added as a record at t_k for the growth since checkpoint k-1.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from governor.meter.account import COLUMNS, SOURCE
 from governor.policy.pricing import FAST
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing costs ~3 ms (it imports re) per hook run
+    from typing import Any
 
 Counts = dict[str, list[int]]  # base model -> counts in COLUMNS order
 

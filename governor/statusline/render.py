@@ -10,9 +10,12 @@ red once the projection reaches the lowest pacing band (the pacing hook is advis
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from governor.fmt import fmt_range, fmt_tokens, paint
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing costs ~3 ms (it imports re) per hook run
+    from typing import Any
 
 SEP = " · "
 WORDS = {"official": "official", "calibrated": "calibrated", "local estimate": "local est."}
