@@ -7,6 +7,10 @@ some sessions forked (history copied into a new file with the same ids); subagen
 rows. Deterministic for a given --seed.
 
     python bench/gen_corpus.py OUT_DIR --size-mb 1000 [--days 7] [--seed 1] [--no-1h] [--max-context N]
+        [--turns-scale F]
+
+--turns-scale 0.03 makes sessions ~30x shorter, so the same size holds ~30x the files (many small
+transcripts: what the prompt hook's once-a-minute full scan grows with).
 """
 
 from __future__ import annotations
@@ -169,7 +173,8 @@ def session_lines(
 
 
 def generate(
-    out: str, size_mb: float, days: float, seed: int, use_1h: bool, max_context: int = 600_000
+    out: str, size_mb: float, days: float, seed: int, use_1h: bool, max_context: int = 600_000,
+    turns_scale: float = 1.0,
 ) -> dict:
     rng = random.Random(seed)
     root = os.path.join(out, "projects")
@@ -181,7 +186,7 @@ def generate(
         cwd = "/home/dev/" + project.rsplit("-", 1)[1]
         session = str(uuid.UUID(int=rng.getrandbits(128)))
         start = now - rng.uniform(0, days * 86400)
-        turns = int(rng.lognormvariate(5.0, 0.9)) + 5
+        turns = int(rng.lognormvariate(5.0, 0.9) * turns_scale) + 5
         lines = session_lines(rng, session, cwd, start, turns, use_1h, max_context=max_context)
         directory = os.path.join(root, project)
         os.makedirs(directory, exist_ok=True)
@@ -233,10 +238,10 @@ def main() -> None:
         default=600_000,
         help="compact above this many context tokens (190000 keeps every request short-context)",
     )
+    parser.add_argument("--turns-scale", type=float, default=1.0, help="scale every session's length")
     args = parser.parse_args()
-    print(
-        json.dumps(generate(args.out, args.size_mb, args.days, args.seed, not args.no_1h, args.max_context))
-    )
+    print(json.dumps(generate(args.out, args.size_mb, args.days, args.seed, not args.no_1h, args.max_context,
+                              args.turns_scale)))
 
 
 if __name__ == "__main__":

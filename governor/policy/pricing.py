@@ -42,8 +42,15 @@ class Tokens:
         return "Tokens(" + ", ".join(f"{f}={getattr(self, f)}" for f in self.__slots__) + ")"
 
     def add(self, other: Tokens) -> None:
-        for field in self.__slots__:
-            setattr(self, field, getattr(self, field) + getattr(other, field))
+        # spelled out: a report adds tens of thousands of buckets, a getattr/setattr loop costs 4x as much
+        self.input += other.input
+        self.output += other.output
+        self.cache_creation += other.cache_creation
+        self.cache_read += other.cache_read
+        self.cache_5m += other.cache_5m
+        self.cache_1h += other.cache_1h
+        self.responses += other.responses
+        self.web_search += other.web_search
 
     @property
     def total(self) -> int:
@@ -94,14 +101,17 @@ def multiplier(model: str, config: Config) -> tuple[float, bool]:
 
 
 def weighted_units(tokens: Tokens, model: str, config: Config) -> float:
-    w = config["weights"]
+    return _weighted(tokens, config["weights"], multiplier(model, config)[0])
+
+
+def _weighted(tokens: Tokens, w: dict[str, Any], model_multiplier: float) -> float:
     raw = (
         tokens.input * w["input"]
         + tokens.output * w["output"]
         + tokens.cache_creation * w["cache_creation"]
         + tokens.cache_read * w["cache_read"]
     )
-    return float(raw * multiplier(model, config)[0])
+    return float(raw * model_multiplier)
 
 
 def price_for(model: str, config: Config) -> tuple[dict[str, Any], bool]:
@@ -123,6 +133,11 @@ def cost_usd(tokens: Tokens, model: str, config: Config, long_context: bool = Fa
     """Notional USD of `tokens`; `long_context` when they are requests whose prompt exceeded 200k tokens.
     Fast mode multiplies the token rates; web searches are billed per request on top."""
     row, _known = price_for(model, config)
+    return _cost(tokens, row, fast_factor(model, config), long_context)
+
+
+def _cost(tokens: Tokens, row: dict[str, Any], fast: float, long_context: bool) -> float:
+    """cost_usd's arithmetic once the price row and the fast-mode factor are known."""
     price = row["long_context"] if long_context and row.get("long_context") else row
     unsplit = max(0, tokens.cache_creation - tokens.cache_5m - tokens.cache_1h)
     total = (
@@ -133,7 +148,43 @@ def cost_usd(tokens: Tokens, model: str, config: Config, long_context: bool = Fa
         + tokens.cache_1h * price["cache_write_1h"]
     )
     searches = tokens.web_search * float(row.get("web_search_per_1k", WEB_SEARCH_PER_1K)) / 1000
-    return float(total / 1_000_000 * fast_factor(model, config) + searches)
+    return float(total / 1_000_000 * fast + searches)
+
+
+class Prices:
+    """cost_usd, weighted_units, price_for and multiplier for one config, each model looked up once: a
+    report prices thousands of buckets of a handful of models, and a lookup is a search through every
+    price row's regex. The arithmetic is cost_usd's and weighted_units' own, so the results are the same
+    floats. The config must not change while a Prices is in use."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._price: dict[str, tuple[dict[str, Any], bool, float]] = {}
+        self._multiplier: dict[str, tuple[float, bool]] = {}
+
+    def price_for(self, model: str) -> tuple[dict[str, Any], bool]:
+        row, known, _fast = self._lookup(model)
+        return row, known
+
+    def _lookup(self, model: str) -> tuple[dict[str, Any], bool, float]:
+        found = self._price.get(model)
+        if found is None:
+            row, known = price_for(model, self.config)
+            found = self._price[model] = (row, known, fast_factor(model, self.config))
+        return found
+
+    def multiplier(self, model: str) -> tuple[float, bool]:
+        found = self._multiplier.get(model)
+        if found is None:
+            found = self._multiplier[model] = multiplier(model, self.config)
+        return found
+
+    def cost_usd(self, tokens: Tokens, model: str, long_context: bool = False) -> float:
+        row, _known, fast = self._lookup(model)
+        return _cost(tokens, row, fast, long_context)
+
+    def weighted_units(self, tokens: Tokens, model: str) -> float:
+        return _weighted(tokens, self.config["weights"], self.multiplier(model)[0])
 
 
 WEB_SEARCH_PER_1K = 10.0  # USD per 1,000 web search requests (Anthropic's list price)

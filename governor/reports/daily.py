@@ -32,26 +32,28 @@ def build(
     from governor.meter import usage
     from governor.meter.account import SOURCE
 
+    prices = pricing.Prices(config)  # each model's price row looked up once, not once per bucket
+
     for bucket_ts, model, long_context, tokens in usage.buckets(conn, start, end, machine):
         day = timeutil.local_date(bucket_ts, tz)
         per_day[day][model].add(tokens)
-        cost_of[day][model] += pricing.cost_usd(tokens, model, config, long_context)
+        cost_of[day][model] += prices.cost_usd(tokens, model, long_context)
     # Of those, what Claude Code's own account counted beyond the transcript rows (compaction, tool requests)
     client: dict[Any, list[Any]] = defaultdict(lambda: [Tokens(), 0.0, 0.0])
     for bucket_ts, model, long_context, tokens in usage.source_buckets(conn, SOURCE, start, end, machine):
         for key in (timeutil.local_date(bucket_ts, tz), "total"):
             client[key][0].add(tokens)
-            client[key][1] += pricing.weighted_units(tokens, model, config)
-            client[key][2] += pricing.cost_usd(tokens, model, config, long_context)
+            client[key][1] += prices.weighted_units(tokens, model)
+            client[key][2] += prices.cost_usd(tokens, model, long_context)
     days, grand = [], {"tokens": Tokens(), "weighted": 0.0, "cost": 0.0}
     unknown: set[str] = set()
     fast_unpriced: set[str] = set()
     for day in sorted(per_day):
         day_tokens, day_w, day_c, models = Tokens(), 0.0, 0.0, {}
         for model, tokens in sorted(per_day[day].items()):
-            w = pricing.weighted_units(tokens, model, config)
+            w = prices.weighted_units(tokens, model)
             c = cost_of[day][model]
-            if not pricing.multiplier(model, config)[1] or not pricing.price_for(model, config)[1]:
+            if not prices.multiplier(model)[1] or not prices.price_for(model)[1]:
                 unknown.add(model)
             if pricing.base_model(model)[1] and pricing.fast_factor(model, config) == 1.0:
                 fast_unpriced.add(model)
