@@ -1,5 +1,6 @@
-"""Two installed governors side by side: the warm prompt hook, the warm status line and a cold build,
-each run alternately (A B, then B A) so that load on the machine falls on both alike.
+"""Two installed governors side by side: the warm prompt hook, its once-a-minute full scan, the warm status
+line, the PostToolBatch run check with a check due, and a cold build, each run alternately (A B, then B A)
+so that load on the machine falls on both alike.
 
     env -u PYTHONDONTWRITEBYTECODE python bench/bench_ab.py BASE_VENV NEW_VENV CORPUS_DIR [--runs 21] [--cold-runs 5]
         [--codex-home DIR]
@@ -9,7 +10,11 @@ rollouts, and a hand-off-class prompt is measured too (the router reads the Code
 
 A venv is a directory with bin/python and governor installed in it (not editable: time what users run).
 Prints, per measure, the medians of wall and CPU time (user + system of the child and its workers) for
-each side and the ratio NEW / BASE; CPU time is the steadier figure on a shared machine.
+each side and the ratio NEW / BASE; CPU time is the steadier figure on a shared machine. A second table
+gives each side's medians over its own bare `python -c pass` measured in the same run (the hook targets).
+Per iteration and side: the full scan first (the ledger's last-full-scan stamp cleared, so the prompt hook
+re-reads every transcript's stat as it does once a minute), then the warm runs, which therefore read only
+the session's files.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import os
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import tempfile
@@ -81,6 +87,10 @@ def main() -> None:
                          "hook_event_name": "UserPromptSubmit", "prompt": "add a docstring to utils.py",
                          "permission_mode": "default"}).encode()
     handoff = json.dumps({**json.loads(prompt), "prompt": "refactor the auth module across all call sites"}).encode()
+    batch = json.dumps({"session_id": "bench-session", "transcript_path": transcript, "cwd": "/home/dev/proj",
+                        "prompt_id": "p", "permission_mode": "default", "hook_event_name": "PostToolBatch",
+                        "tool_calls": [{"tool_name": "Bash", "tool_input": {"command": "echo hi"},
+                                        "tool_use_id": "toolu_bench", "tool_response": "hi"}]}).encode()
     status = json.dumps({"session_id": "bench-session", "transcript_path": transcript,
                          "rate_limits": {"seven_day": {"used_percentage": 41, "resets_at": time.time() + 3 * 86400}},
                          "context_window": {"current_usage": {"input_tokens": 9, "cache_read_input_tokens": 90_000}}
@@ -98,12 +108,18 @@ def main() -> None:
         append_turn(args.corpus, 20_000 + i)  # each side reads the same new turn
         for side in (sides if i % 2 == 0 else sides[::-1]):
             side.measure("bare python -c pass", [side.python, "-c", "pass"])
+            expire_full_scan(side.home)
+            side.measure("prompt hook (full scan)", [side.python, os.path.join(side.hooks, "user_prompt_submit.py")],
+                         prompt)
             side.measure("prompt hook (warm)", [side.python, os.path.join(side.hooks, "user_prompt_submit.py")],
                          prompt)
             side.measure("status line (warm)", [side.python, os.path.join(side.hooks, "statusline.py")], status)
             if args.codex_home:
                 side.measure("prompt hook, hand-off prompt (warm)",
                              [side.python, os.path.join(side.hooks, "user_prompt_submit.py")], handoff)
+            expire_run_check(side.home)
+            side.measure("run check due (PostToolBatch)", [side.python, os.path.join(side.hooks, "post_tool_batch.py")],
+                         batch)
     print(f"machine: {machine()}; runs {args.runs}, cold runs {args.cold_runs}; corpus {args.corpus}")
     print("| measure | base wall ms | new wall ms | wall ratio | base CPU ms | new CPU ms | CPU ratio |")
     print("|---|---|---|---|---|---|---|")
@@ -111,8 +127,34 @@ def main() -> None:
         b, n = (statistics.median(s[0] for s in side.samples[label]) * 1000 for side in sides)
         bc, nc = (statistics.median(s[1] for s in side.samples[label]) * 1000 for side in sides)
         print(f"| {label} | {b:.1f} | {n:.1f} | {n / b:.3f} | {bc:.1f} | {nc:.1f} | {nc / bc:.3f} |")
+    print("\n| measure | base × bare (wall) | new × bare (wall) | base × bare (CPU) | new × bare (CPU) |")
+    print("|---|---|---|---|---|")
+    for label in sides[0].samples:
+        if label.startswith("cold") or label.startswith("bare"):
+            continue
+        cells = []
+        for k in (0, 1):
+            for side in sides:
+                bare = statistics.median(s[k] for s in side.samples["bare python -c pass"])
+                cells.append(f"{statistics.median(s[k] for s in side.samples[label]) / bare:.2f}×")
+        print(f"| {label} | " + " | ".join(cells) + " |")
     for side in sides:
         shutil.rmtree(side.home, ignore_errors=True)
+
+
+def expire_full_scan(home: str) -> None:
+    """The next prompt hook re-scans every transcript, as it does once a minute."""
+    conn = sqlite3.connect(os.path.join(home, "ledger.sqlite3"), timeout=10)
+    conn.execute("UPDATE meta SET value='0' WHERE key='claude_last_full_scan'")
+    conn.commit()
+    conn.close()
+
+
+def expire_run_check(home: str) -> None:
+    """The session's run-check stamp says a check is due."""
+    os.makedirs(os.path.join(home, "runs"), exist_ok=True)
+    with open(os.path.join(home, "runs", "bench-session"), "w") as fh:
+        fh.write("0")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ Found = tuple[str, str, os.stat_result]  # (path, project, stat)
 def storable(path: str) -> bool:
     """Whether a path can be a ledger key: a name that is not UTF-8 (os gives it with surrogates) cannot be
     stored as SQLite text."""
+    if path.isascii():  # nearly every path (uuids under a dashed cwd): ~5x cheaper than encoding it
+        return True
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
