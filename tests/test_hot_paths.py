@@ -222,3 +222,16 @@ def test_prompt_hook_and_status_line_with_sync_on(warm_session: Path, tmp_path: 
     payload = {"session_id": SESSION, "transcript_path": str(warm_session)}
     mods = imported_by("statusline.py", payload)
     assert "governor.meter.sync" in mods and heavy(mods) == []
+def test_every_module_imports_without_typing_at_run_time() -> None:
+    """typing is imported for type checkers only (a module-level TYPE_CHECKING = False): a name of it used at
+    run time (a type alias, a cast) would break the import, so every module is imported here, fresh."""
+    import pkgutil
+    import subprocess
+
+    import governor
+
+    names = [m.name for m in pkgutil.walk_packages(governor.__path__, "governor.") if m.name != "governor.__main__"]
+    code = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
+    proc = subprocess.run([sys.executable, "-c", code, *names], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(names) > 90

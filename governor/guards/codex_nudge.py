@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # a plain dict at run time: one module fewer on every hook ru
 GUARD = "codex_nudge"
 REPEAT_SECONDS = 3600.0
 
-HeadroomFn = Callable[[sqlite3.Connection, Mapping[str, Any], float], "bool | None"]
+HeadroomFn = Callable[[sqlite3.Connection, Mapping[str, "Any"], float], "bool | None"]  # "Any": no typing import
 
 
 def claude_headroom(conn: sqlite3.Connection, config: Mapping[str, Any], now: float) -> bool | None:
