@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from typing import Any
 
 from governor.meter import usage
 from governor.policy import pricing, rhythm
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing costs ~3 ms (it imports re) per hook run
+    from typing import Any
 
 WEEK_S = 7 * 86400
 
