@@ -136,7 +136,7 @@ def update_budget(path: str, edit: Any) -> None:
             config_schema.validate(doc)
         except ValueError as exc:
             raise ConfigError("\n".join(f"{path}: {line}" for line in str(exc).splitlines())) from None
-        return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+        return (fastjson.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
 
     paths.ensure_private_dir(os.path.dirname(path))
     update_file(path, change)
