@@ -3,10 +3,14 @@ line, the PostToolBatch run check with a check due, and a cold build, each run a
 so that load on the machine falls on both alike.
 
     env -u PYTHONDONTWRITEBYTECODE python bench/bench_ab.py BASE_VENV NEW_VENV CORPUS_DIR [--runs 21] [--cold-runs 5]
-        [--codex-home DIR]
+        [--codex-home DIR] [--all-windows]
 
 With --codex-home (a Codex home, e.g. from bench/gen_codex_corpus.py; read only) both sides see those
 rollouts, and a hand-off-class prompt is measured too (the router reads the Codex lane).
+
+--all-windows: the status line's rate_limits carry the 5-hour window too, and CORPUS_DIR/.claude.json (written,
+and removed after) holds a fresh cachedUsageUtilization with a Sonnet-only week, an Opus week in limits[] and
+extra usage: every window governor knows is live on both sides.
 
 A venv is a directory with bin/python and governor installed in it (not editable: time what users run).
 Prints, per measure, the medians of wall and CPU time (user + system of the child and its workers) for
@@ -29,6 +33,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from typing import Any
 
 from bench_hooks import newest_transcript
 from bench_ledger import append_turn
@@ -80,6 +85,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=21)
     ap.add_argument("--cold-runs", type=int, default=5)
     ap.add_argument("--codex-home")
+    ap.add_argument("--all-windows", action="store_true")
     args = ap.parse_args()
     sides = [Side("base", args.base, args.corpus, args.codex_home), Side("new", args.new, args.corpus, args.codex_home)]
     transcript = newest_transcript(args.corpus)
@@ -91,8 +97,12 @@ def main() -> None:
                         "prompt_id": "p", "permission_mode": "default", "hook_event_name": "PostToolBatch",
                         "tool_calls": [{"tool_name": "Bash", "tool_input": {"command": "echo hi"},
                                         "tool_use_id": "toolu_bench", "tool_response": "hi"}]}).encode()
-    status = json.dumps({"session_id": "bench-session", "transcript_path": transcript,
-                         "rate_limits": {"seven_day": {"used_percentage": 41, "resets_at": time.time() + 3 * 86400}},
+    rate_limits: dict[str, Any] = {"seven_day": {"used_percentage": 41, "resets_at": time.time() + 3 * 86400}}
+    claude_json = os.path.join(args.corpus, ".claude.json")
+    if args.all_windows:
+        rate_limits["five_hour"] = {"used_percentage": 22, "resets_at": time.time() + 3 * 3600}
+        write_claude_json(claude_json)
+    status = json.dumps({"session_id": "bench-session", "transcript_path": transcript, "rate_limits": rate_limits,
                          "context_window": {"current_usage": {"input_tokens": 9, "cache_read_input_tokens": 90_000}}
                          }).encode()
     for order in range(args.cold_runs):  # cold builds: an empty ledger each time
@@ -140,6 +150,26 @@ def main() -> None:
         print(f"| {label} | " + " | ".join(cells) + " |")
     for side in sides:
         shutil.rmtree(side.home, ignore_errors=True)
+    if args.all_windows:
+        os.unlink(claude_json)
+
+
+def write_claude_json(path: str) -> None:
+    """A fresh cachedUsageUtilization as Claude Code 2.1.328 keeps it (its fetch time is refreshed per run)."""
+    from datetime import datetime, timezone
+
+    def iso(seconds: float) -> str:
+        return datetime.fromtimestamp(time.time() + seconds, timezone.utc).isoformat()
+
+    body = {"five_hour": {"utilization": 22.0, "resets_at": iso(3 * 3600)},
+            "seven_day": {"utilization": 41.0, "resets_at": iso(3 * 86400)},
+            "seven_day_sonnet": {"utilization": 30.0, "resets_at": iso(2 * 86400)}, "seven_day_opus": None,
+            "extra_usage": {"is_enabled": True, "monthly_limit": 5000, "used_credits": 1240, "utilization": 24.8,
+                            "currency": "USD"},
+            "limits": [{"kind": "weekly_scoped", "group": "weekly", "percent": 12, "resets_at": iso(4 * 86400),
+                        "severity": "normal", "is_active": False, "scope": {"model": {"display_name": "Opus"}}}]}
+    with open(path, "w") as fh:
+        json.dump({"cachedUsageUtilization": {"fetchedAtMs": int(time.time() * 1000), "utilization": body}}, fh)
 
 
 def expire_full_scan(home: str) -> None:

@@ -186,6 +186,13 @@ class Band(_Section):
     ceiling_tokens: int = Field(gt=0)
 
 
+class FiveHourBand(_Section):
+    """The 5-hour window's bands are warn-only: at or above `projected_at` (of that window's limit at its
+    reset) the pacing message advises a pause or moving work to Codex; no ceiling, no clamp."""
+
+    projected_at: float = Field(gt=0)
+
+
 class Pacing(_Section):
     enabled: bool = True
     rate_window_hours: float = Field(24, gt=0, le=168)
@@ -199,6 +206,7 @@ class Pacing(_Section):
         Band(projected_at=1.1, ceiling_tokens=350_000),
         Band(projected_at=1.0, ceiling_tokens=450_000),
     ]
+    five_hour_bands: list[FiveHourBand] = [FiveHourBand(projected_at=1.25), FiveHourBand(projected_at=1.0)]
     repeat_minutes: float = Field(60, ge=0)
     hard_clamp_at: float | None = Field(0.95, gt=0, le=1.5)
     long_session_hours: float = Field(4, gt=0)
@@ -207,6 +215,11 @@ class Pacing(_Section):
     run_check_seconds: float = Field(120, ge=0, le=86_400)  # PostToolBatch: how often a run is checked
     run_warn_fraction: float = Field(0.05, gt=0, le=1)  # a run's share of the weekly cap worth saying
     stop_runs_at_clamp: bool = False  # at the clamp, stop the agentic loop (exit 2) instead of advising
+
+    @field_validator("five_hour_bands")
+    @classmethod
+    def _five_hour_sorted(cls, bands: list[FiveHourBand]) -> list[FiveHourBand]:
+        return sorted(bands, key=lambda b: b.projected_at, reverse=True)
 
     @field_validator("bands")
     @classmethod

@@ -160,7 +160,7 @@ def test_a_schema_7_ledger_is_migrated_in_place_and_its_transcripts_read_again(t
     old.close()
 
     upgraded = db.connect(path)
-    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 10
+    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 11
     assert not list(tmp_path.glob("*.broken-*"))
     assert upgraded.execute("SELECT used_pct, source FROM captures").fetchall() == [(41.0, "official")]
     assert upgraded.execute("SELECT decision FROM router_events").fetchall() == [("handoff",)]

@@ -1,5 +1,6 @@
-"""`governor calibrate --week PCT [--session PCT] [--at ISO]`: a manual capture copied from /usage,
-for people whose status line gets no `rate_limits` (API key, Bedrock, Vertex; older Claude Code)."""
+"""`governor calibrate [--week PCT] [--session PCT] [--sonnet PCT] [--model NAME=PCT] [--at ISO]`: a manual
+capture copied from /usage, for people whose status line gets no `rate_limits` (API key, Bedrock, Vertex;
+older Claude Code), and for the model-scoped weeks no status line carries."""
 
 from __future__ import annotations
 
@@ -21,10 +22,14 @@ FUTURE_SLACK_S = 60.0
 
 def register(sub: Any) -> None:
     p = sub.add_parser("calibrate", help="record the official /usage figures by hand",
-                       description="Record the /usage figures (Current week (all models), Current session) "
-                                   "as a manual capture; governor calibrates its local meter against it.")
-    p.add_argument("--week", required=True, metavar="PCT", help="'Current week (all models)' %% used, 0-100")
+                       description="Record the /usage figures (Current week (all models), Current session, "
+                                   "Current week (Sonnet only), Current week (<model>)) as manual captures; "
+                                   "governor calibrates its local meter against them.")
+    p.add_argument("--week", metavar="PCT", help="'Current week (all models)' %% used, 0-100")
     p.add_argument("--session", metavar="PCT", help="'Current session' (5-hour window) %% used, 0-100")
+    p.add_argument("--sonnet", metavar="PCT", help="'Current week (Sonnet only)' %% used, 0-100")
+    p.add_argument("--model", metavar="NAME=PCT", action="append", default=[],
+                   help="'Current week (NAME)' %% used, 0-100, e.g. --model Opus=40 (repeatable)")
     p.add_argument("--at", metavar="ISO", help="when you read /usage (default: now; local zone unless given)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     add_source_args(p)
@@ -57,11 +62,29 @@ def parse_at(text: str, now: float) -> float:
     return at
 
 
-def known_weekly_reset(conn: Any, at: float) -> float | None:
-    """The account's seven_day reset as last reported by an official source (a manual capture has none)."""
-    row = conn.execute("SELECT resets_at FROM captures WHERE window='seven_day' AND resets_at > ?"
-                       " ORDER BY captured_at DESC LIMIT 1", (at,)).fetchone()
+def known_weekly_reset(conn: Any, at: float, window: str = "seven_day") -> float | None:
+    """A window's reset as last reported by an official source (a manual capture has none)."""
+    row = conn.execute("SELECT resets_at FROM captures WHERE window=? AND resets_at > ?"
+                       " ORDER BY captured_at DESC LIMIT 1", (window, at)).fetchone()
     return float(row[0]) if row else None
+
+
+def model_windows(args: argparse.Namespace) -> list[tuple[str, str, float]]:
+    """(window id, display name, %) of --sonnet and each --model NAME=PCT."""
+    from governor.errors import CliError
+    from governor.policy import windows
+
+    found = [(windows.SONNET, "Sonnet", percentage(args.sonnet, "--sonnet"))] if args.sonnet is not None else []
+    for item in args.model:
+        name, sep, pct = item.partition("=")
+        window = windows.scoped_name(name) if sep else None
+        if window is None or len(name.strip()) > official.MAX_NAME_CHARS:
+            raise CliError(f"--model takes NAME=PCT as /usage shows it, e.g. --model Opus=40 (got {item!r})")
+        found.append((window, name.strip(), percentage(pct, f"--model {name.strip()}")))
+    names = [w for w, _d, _p in found]
+    if len(set(names)) != len(names):
+        raise CliError("each model's week may be given once")
+    return found
 
 
 def fmt_age(seconds: float) -> str:
@@ -70,17 +93,27 @@ def fmt_age(seconds: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    week = percentage(args.week, "--week")
+    from governor.errors import CliError
+
+    week = percentage(args.week, "--week") if args.week is not None else None
     session = percentage(args.session, "--session") if args.session is not None else None
+    scoped = model_windows(args)
+    if week is None and session is None and not scoped:
+        raise CliError("give at least one figure from /usage: --week, --session, --sonnet or --model NAME=PCT")
     now = time.time()
     at = parse_at(args.at, now) if args.at else now
     conn, _stats, config = refreshed(args)
-    captures = [Capture("seven_day", week, known_weekly_reset(conn, at), at, "manual", None)]
+    captures = [] if week is None else [Capture("seven_day", week, known_weekly_reset(conn, at), at, "manual", None)]
     if session is not None:  # the 5-hour window resets at most five hours after any moment inside it
         captures.append(Capture("five_hour", session, at + FIVE_HOURS, at, "manual", None))
+    for window, _display, pct in scoped:  # its own reset when a source reported one, else the week's
+        reset = known_weekly_reset(conn, at, window) or known_weekly_reset(conn, at)
+        captures.append(Capture(window, pct, reset, at, "manual", None))
     with db.transaction(conn):
         for capture in captures:
             official.record(conn, capture)
+        for window, display, _pct in scoped:
+            official.remember_label(conn, window, display, at)
     state = budget_state.compute(conn, config, now)
     if args.json:
         recorded = [{"window": c.window, "used_pct": c.used_pct, "captured_at": c.captured_at,
@@ -101,8 +134,14 @@ def render(captures: list[Capture], state: budget_state.BudgetState, config: dic
     lines.append(f"Week: {fmt.fmt_pct(s.fraction)} of the {config['tier']} cap ({s.source}{age}); "
                  f"on pace for {fmt.fmt_pct(state.projected)} at reset "
                  f"{pacing_messages.reset_label(state.window.reset, state.now)}.")
-    if s.source == "local estimate":
+    if s.source == "local estimate" and any(c.window == "seven_day" for c in captures):
         lines.append("The capture is outside the current weekly cycle, so it does not calibrate this one.")
+    given = {c.window for c in captures}
+    for w in state.windows:
+        if w.spec.name in given and w.spec.name != "seven_day":
+            lines.append(f"{w.spec.label}: {fmt.fmt_pct(w.spent.fraction)} ({w.spent.source}); on pace for "
+                         f"{fmt.fmt_pct(w.projected)} at reset {pacing_messages.reset_label(w.reset, state.now)}"
+                         + (" (binds first)." if w is state.pace or w.spec.name == state.pace.spec.name else "."))
     if s.k:
         per_pct = fmt.fmt_tokens(0.01 / s.k)
         lines.append(f"Calibration: 1% of the cap ≈ {per_pct} local weighted units "

@@ -40,7 +40,7 @@ def claude_headroom(conn: sqlite3.Connection, config: Mapping[str, Any], now: fl
     ):
         return None
     state = budget_state.compute(conn, dict(config), now)
-    return state.band is None
+    return state.pace.band is None  # the binding window: any limit that is on pace to run out
 
 
 def _said_recently(conn: sqlite3.Connection, session_id: str, now: float) -> bool:

@@ -49,39 +49,43 @@ def pacing_result(
     path = payload.get("transcript_path")
     context = transcript.last_context_tokens(path) if isinstance(path, str) and path else None
     hours, responses = session_facts(conn, session_id) if session_id else (None, 0)
+    pace = state.pace  # the binding window: the one that projects worst relative to its cap
     advice = pacing_messages.Advice(
-        spent=state.spent.fraction,
-        source=state.spent.source,
-        projected=state.projected,
-        reset=state.window.reset,
         now=pacing.as_utc(now),
         context_tokens=context,
-        ceiling_tokens=state.ceiling_tokens,
+        ceiling_tokens=budget_state.ceiling_for(state),
         session_hours=hours,
         session_responses=responses,
         long_session=pacing.is_long_session(hours, responses, context, cfg),
+        **budget_state.advice_fields(state, config),
     )
     prompt = str(payload.get("prompt") or "")
-    # The clamp needs a real reading (official or calibrated), never blocks a slash command (/compact!).
+    # The clamp acts on the worst weekly window (the 5-hour bands are warn-only); it needs a real reading
+    # (official or calibrated) and never blocks a slash command (/compact!).
+    clamp = state.clamp_window
+    clamp_ceiling = pacing.clamp_ceiling(clamp.projected, cfg["bands"])
     if (
-        state.spent.source != "local estimate"
+        clamp.spent.source != "local estimate"
         and not prompt.lstrip().startswith("/")
         # The low end of the range: the clamp never blocks on what the fit merely suspects elsewhere.
-        and pacing.clamp_decision(state.spent.low, cfg["hard_clamp_at"], context, state.clamp_ceiling)
+        and pacing.clamp_decision(clamp.spent.low, cfg["hard_clamp_at"], context, clamp_ceiling)
     ):
-        clamp_advice = advice._replace(ceiling_tokens=state.clamp_ceiling)
+        clamp_advice = pacing_messages.Advice(now=pacing.as_utc(now), context_tokens=context,
+                                              ceiling_tokens=clamp_ceiling,
+                                              **budget_state.advice_fields(state, config, clamp))
         reason = pacing_messages.clamp_reason(
-            clamp_advice, config["weights"]["cache_read"], state.spent.fraction_per_unit
+            clamp_advice, config["weights"]["cache_read"], clamp.spent.fraction_per_unit
         )
         return {"block_reason": reason}
-    severity = state.band.severity if state.band else 0
+    severity = pace.band.severity if pace.band else 0
     last = hook_state.load(conn, session_id, GUARD) if session_id else None
-    last_said = (int(last["severity"]), float(last["at"])) if isinstance(last, dict) else None
+    # Each window has its own hysteresis: what was said about another is no reason to keep quiet about this one.
+    last_said = budget_state.last_said(last, pace.spec.name)
     if not pacing.should_speak(severity, last_said, now, float(cfg["repeat_minutes"])):
         return None
     if session_id:
         try:
-            hook_state.save(conn, session_id, GUARD, {"severity": severity, "at": now}, now)
+            hook_state.save(conn, session_id, GUARD, budget_state.said(state, now, last), now)
         except sqlite3.OperationalError as exc:  # locked: better to risk one repeat than to stall the prompt
             log(f"UserPromptSubmit: pacing state not saved: {exc}")
     return {
@@ -167,5 +171,5 @@ def respond(payload: dict[str, Any], config: dict[str, Any], conn: sqlite3.Conne
     if config["router"]["mode"] != "off" and not (results and results[0] and results[0].get("block_reason")):
         from governor.guards import route  # only when the router is on: the hook pays for what it uses
 
-        results.append(route.route(payload, config, conn, state.band is not None, now))
+        results.append(route.route(payload, config, conn, state.pace.band is not None, now))
     return merge(results)

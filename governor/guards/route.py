@@ -63,7 +63,7 @@ def route(payload: Mapping[str, Any], config: Mapping[str, Any], conn: sqlite3.C
           over_pace: bool, now: Instant) -> HookResult | None:
     """Classify a human prompt, record the decision and return the hand-off messages (else None).
 
-    `over_pace`: Claude's weekly projection is at or above the lowest pacing band (prompt_guard
+    `over_pace`: Claude's binding window projects at or above its lowest pacing band (prompt_guard
     knows); it matters only in router.mode "when_over_pace".
     """
     cfg = config["router"]

@@ -32,17 +32,19 @@ GUARD = "run"
 def start_run(conn: sqlite3.Connection, session_id: str, config: dict[str, Any], state: budget_state.BudgetState,
               context: int | None, now: float) -> None:
     """A person's prompt begins a run: what that prompt's own pacing message covered is not news."""
-    over = context is not None and state.ceiling_tokens is not None and context > state.ceiling_tokens
+    ceiling = budget_state.ceiling_for(state)
+    over = context is not None and ceiling is not None and context > ceiling
     hook_state.save(conn, session_id, GUARD, run_pacing.new_run(now, over), now)
     run_gate.schedule(session_id, now + float(config["pacing"]["run_check_seconds"]))
 
 
-def band_said(conn: sqlite3.Connection, session_id: str, window: pacing.Window) -> int:
-    """The severity either hook last said in this session during this weekly cycle (0: nothing yet)."""
-    last = hook_state.load(conn, session_id, hook_state.PACING)
-    if not isinstance(last, dict) or float(last.get("at", 0)) < window.start.timestamp():
+def band_said(conn: sqlite3.Connection, session_id: str, window: pacing.Window, name: str = "seven_day") -> int:
+    """The severity either hook last said in this session about window `name` during this weekly cycle
+    (0: nothing yet, or what was said was about another window)."""
+    said = budget_state.last_said(hook_state.load(conn, session_id, hook_state.PACING), name)
+    if said is None or said[1] < window.start.timestamp():
         return 0
-    return int(last.get("severity", 0))
+    return said[0]
 
 
 def run_facts(conn: sqlite3.Connection, config: dict[str, Any], session_id: str, started: float,
@@ -67,17 +69,22 @@ def check(payload: dict[str, Any], config: dict[str, Any], conn: sqlite3.Connect
     context = transcript.last_context_tokens(path) if isinstance(path, str) and path else None
     run = load_run(conn, session_id, now)
     facts = run_facts(conn, config, session_id, float(run["started"]), state, now)
-    severity = state.band.severity if state.band else 0
-    over = context is not None and state.ceiling_tokens is not None and context > state.ceiling_tokens
-    clamp = state.spent.source != "local estimate" and pacing.clamp_decision(
-        state.spent.fraction, cfg["hard_clamp_at"], context, state.clamp_ceiling)
-    said = band_said(conn, session_id, state.window)
+    pace = state.pace  # the binding window; the clamp acts on the worst weekly one
+    severity = pace.band.severity if pace.band else 0
+    ceiling = budget_state.ceiling_for(state)
+    over = context is not None and ceiling is not None and context > ceiling
+    worst = state.clamp_window
+    clamp_ceiling = pacing.clamp_ceiling(worst.projected, cfg["bands"])
+    clamp = worst.spent.source != "local estimate" and pacing.clamp_decision(
+        worst.spent.fraction, cfg["hard_clamp_at"], context, clamp_ceiling)
+    said = band_said(conn, session_id, state.window, pace.spec.name)
     say, new_state = run_pacing.decide(run, facts, severity, said, over, clamp, float(cfg["run_warn_fraction"]))
     try:
         if new_state != run:
             hook_state.save(conn, session_id, GUARD, new_state, now)
         if say.band or (say.clamp and severity > said):
-            hook_state.save(conn, session_id, hook_state.PACING, {"severity": severity, "at": now}, now)
+            previous = hook_state.load(conn, session_id, hook_state.PACING)
+            hook_state.save(conn, session_id, hook_state.PACING, budget_state.said(state, now, previous), now)
     except sqlite3.OperationalError as exc:  # locked: better to risk one repeat than to stall the step
         log(f"PostToolBatch: run state not saved: {exc}")
     if not say.anything:
@@ -85,9 +92,8 @@ def check(payload: dict[str, Any], config: dict[str, Any], conn: sqlite3.Connect
     from governor.policy import pacing_messages, run_messages  # only on the rare step that speaks
 
     advice = pacing_messages.Advice(
-        spent=state.spent.fraction, source=state.spent.source, projected=state.projected,
-        reset=state.window.reset, now=pacing.as_utc(now), context_tokens=context,
-        ceiling_tokens=state.clamp_ceiling if say.clamp else state.ceiling_tokens,
+        now=pacing.as_utc(now), context_tokens=context, ceiling_tokens=clamp_ceiling if say.clamp else ceiling,
+        **budget_state.advice_fields(state, config, worst if say.clamp else pace),
     )
     if say.clamp and cfg["stop_runs_at_clamp"]:
         return {"stop_reason": run_messages.clamp_stop(advice)}
@@ -111,8 +117,10 @@ def check_sub_agent(payload: dict[str, Any], config: dict[str, Any], conn: sqlit
     if hook_state.load(conn, session_id, guard):
         return None
     context = transcript.last_context_tokens(sub_agent_transcript(path, agent_id), sidechain=True)
-    clamp = state.spent.source != "local estimate" and pacing.clamp_decision(
-        state.spent.fraction, cfg["hard_clamp_at"], context, state.clamp_ceiling)
+    worst = state.clamp_window  # the worst weekly window, as for the parent's run
+    clamp_ceiling = pacing.clamp_ceiling(worst.projected, cfg["bands"])
+    clamp = worst.spent.source != "local estimate" and pacing.clamp_decision(
+        worst.spent.fraction, cfg["hard_clamp_at"], context, clamp_ceiling)
     if not clamp:
         return None
     try:
@@ -121,10 +129,8 @@ def check_sub_agent(payload: dict[str, Any], config: dict[str, Any], conn: sqlit
         log(f"PostToolBatch: sub-agent clamp not saved: {exc}")
     from governor.policy import pacing_messages, run_messages  # only on the rare step that speaks
 
-    advice = pacing_messages.Advice(
-        spent=state.spent.fraction, source=state.spent.source, projected=state.projected,
-        reset=state.window.reset, now=pacing.as_utc(now), context_tokens=context, ceiling_tokens=state.clamp_ceiling,
-    )
+    advice = pacing_messages.Advice(now=pacing.as_utc(now), context_tokens=context, ceiling_tokens=clamp_ceiling,
+                                    **budget_state.advice_fields(state, config, worst))
     if cfg["stop_runs_at_clamp"]:
         return {"stop_reason": run_messages.clamp_stop(advice)}
     model, person = run_messages.messages(run_pacing.Say(clamp=True), advice, run_pacing.RunFacts(now, now, 0, 0.0))

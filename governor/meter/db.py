@@ -15,8 +15,8 @@ from governor import paths
 from governor.log import log
 from governor.policy import pricing
 
-SCHEMA_VERSION = 10
-MIGRATABLE = (6, 7, 8, 9)  # older versions whose usage rows are kept (see _migrate)
+SCHEMA_VERSION = 11
+MIGRATABLE = (6, 7, 8, 9, 10)  # older versions whose usage rows are kept (see _migrate)
 
 # Roll-ups kept exact by triggers (table, bucket column, seconds): a hook sums a week from ~170 hourly rows
 # per model, the edge hours from 5-minute rows, and only the last few minutes from raw responses. Rows are
@@ -80,6 +80,15 @@ CREATE INDEX IF NOT EXISTS lineage_parent ON lineage(parent);
 CREATE INDEX IF NOT EXISTS usage_client_account ON usage(ts) WHERE source = 'client-account';
 """
 
+WINDOW_SCHEMA = """
+CREATE TABLE IF NOT EXISTS window_labels(  -- a model-scoped weekly window's name as the server sent it
+    window TEXT PRIMARY KEY, display_name TEXT NOT NULL, seen_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS extra_usage(    -- extra-usage (overage) readings, one row per change
+    id INTEGER PRIMARY KEY, captured_at REAL NOT NULL, source TEXT NOT NULL, is_enabled INTEGER NOT NULL,
+    monthly_limit REAL, used_credits REAL, utilization REAL, currency TEXT  -- minor units (cents)
+);
+"""
 ROLLUP_SCHEMA = (
     "".join(_rollup_table(t, c) for t, c, _s in ROLLUPS)
     + "CREATE TRIGGER IF NOT EXISTS usage_rollup_insert AFTER INSERT ON usage BEGIN\n"
@@ -119,6 +128,7 @@ CREATE INDEX IF NOT EXISTS usage_session ON usage(session_id, ts);
 """
     + ACCOUNT_SCHEMA
     + ROLLUP_SCHEMA
+    + WINDOW_SCHEMA
     + """
 CREATE TABLE IF NOT EXISTS captures(    -- official (or manually copied) /usage figures
     id INTEGER PRIMARY KEY,
@@ -257,6 +267,8 @@ def _ensure_schema(conn: sqlite3.Connection) -> None:
                 if current < 9:
                     _migrate(conn, current)
                 _add_sync(conn)  # 9 -> 10: several machines (SYNC_SCHEMA)
+                for statement in _statements(WINDOW_SCHEMA):  # 10 -> 11: the limit windows' tables
+                    conn.execute(statement)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 log(f"ledger migrated from schema {version} to {SCHEMA_VERSION}")
         return

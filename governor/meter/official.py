@@ -14,6 +14,7 @@ from datetime import datetime
 from governor import fastjson as json  # json without importing json (re, enum): hot path
 from governor import paths
 from governor.meter import db
+from governor.policy import windows
 from governor.policy.calibrate import Capture, valid_used_pct
 
 TYPE_CHECKING = False
@@ -132,14 +133,116 @@ def record_rate_limits(
     conn: sqlite3.Connection, rate_limits: Any, now: float, session: str | None, source: str = "statusline"
 ) -> list[Capture]:
     """Captures from the status line's `rate_limits` object (0-100 scale, epoch-second resets)."""
-    if not isinstance(rate_limits, dict):
+    return record_body(conn, rate_limits, now, source, session)
+
+
+def record_body(conn: sqlite3.Connection, body: Any, captured_at: float, source: str, session: str | None
+                ) -> list[Capture]:
+    """Every window of a usage body (status-line `rate_limits` or .claude.json's `utilization`): its named
+    windows ({used_percentage|utilization, resets_at}), its `limits[]` rows (a model-scoped week only
+    appears there) and its `extra_usage`. A named window wins over a `limits[]` row for the same id."""
+    if not isinstance(body, dict):
         return []
-    captured = []
-    for name, window in list(rate_limits.items())[:MAX_WINDOWS]:
-        capture = from_window(str(name), window, now, source, session)
-        if capture is not None and record(conn, capture):
-            captured.append(capture)
-    return captured
+    found: dict[str, Capture] = {}
+    for name, window in list(body.items())[:MAX_WINDOWS]:
+        if str(name) in windows.NOT_LIMITS:
+            continue
+        capture = from_window(str(name), window, captured_at, source, session)
+        if capture is not None:
+            found[capture.window] = capture
+    for name, display, window in limit_rows(body.get("limits")):
+        if name not in found:
+            capture = from_window(name, window, captured_at, source, session)
+            if capture is not None:
+                found[name] = capture
+        if display is not None:
+            remember_label(conn, name, display, captured_at)
+    record_extra(conn, body.get("extra_usage"), captured_at, source)
+    return [c for c in found.values() if record(conn, c)]
+
+
+def remember_label(conn: sqlite3.Connection, window: str, display_name: str, seen_at: float) -> None:
+    """Keep a scoped window's display name (the newest seen), so reports name it as /usage does."""
+    conn.execute("INSERT INTO window_labels VALUES(?,?,?) ON CONFLICT(window) DO UPDATE SET"
+                 " display_name=excluded.display_name, seen_at=excluded.seen_at"
+                 " WHERE excluded.seen_at >= seen_at", (window, display_name, seen_at))
+
+
+LIMIT_KINDS = {"session": windows.FIVE_HOUR, "weekly_all": windows.WEEKLY}
+
+
+def limit_rows(limits: Any) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """(window id, scoped display name or None, {utilization, resets_at}) of each usable `limits[]` row:
+    kind session -> five_hour, weekly_all -> seven_day, weekly_scoped with a model -> seven_day_<model>.
+    A surface-scoped row or an unknown kind is no window of the person's models: skipped."""
+    if not isinstance(limits, list):
+        return []
+    rows = []
+    for row in limits[:MAX_WINDOWS]:
+        if not isinstance(row, dict):
+            continue
+        kind, display = row.get("kind"), None
+        if kind in LIMIT_KINDS:
+            name: str | None = LIMIT_KINDS[kind]
+        elif kind == "weekly_scoped":
+            scope = row.get("scope")
+            model = scope.get("model") if isinstance(scope, dict) else None
+            display = model.get("display_name") if isinstance(model, dict) else None
+            if not isinstance(display, str) or not _storable(display):
+                continue
+            name = windows.scoped_name(display)
+        else:
+            continue
+        if name is not None and _window_name(name):
+            rows.append((name, display, {"utilization": row.get("percent"), "resets_at": row.get("resets_at")}))
+    return rows
+
+
+def _amount(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
+
+
+def record_extra(conn: sqlite3.Connection, extra: Any, captured_at: float, source: str) -> bool:
+    """Store an `extra_usage` reading ({is_enabled, monthly_limit, used_credits, utilization, currency});
+    an unchanged one only refreshes its time. False when absent or not that shape."""
+    if not isinstance(extra, dict) or not isinstance(extra.get("is_enabled"), bool):
+        return False
+    currency = extra.get("currency")
+    currency = currency if isinstance(currency, str) and currency.isascii() and 0 < len(currency) <= 8 else None
+    values = (int(extra["is_enabled"]), _amount(extra.get("monthly_limit")), _amount(extra.get("used_credits")),
+              _amount(extra.get("utilization")), currency)
+    last = conn.execute("SELECT id, is_enabled, monthly_limit, used_credits, utilization, currency, captured_at"
+                        " FROM extra_usage ORDER BY captured_at DESC LIMIT 1").fetchone()
+    if last and last[6] > captured_at:
+        return False  # an older reading than the one kept
+    if last and tuple(last[1:6]) == values:
+        conn.execute("UPDATE extra_usage SET captured_at=?, source=? WHERE id=?", (captured_at, source, last[0]))
+        return True
+    conn.execute("INSERT INTO extra_usage(captured_at, source, is_enabled, monthly_limit, used_credits,"
+                 " utilization, currency) VALUES(?,?,?,?,?,?,?)", (captured_at, source, *values))
+    return True
+
+
+EXTRA_MAX_AGE_S = 7 * 86400  # an older extra-usage reading says nothing about this billing period
+
+
+def latest_extra(conn: sqlite3.Connection, now: float) -> windows.Extra | None:
+    row = conn.execute("SELECT is_enabled, monthly_limit, used_credits, utilization, currency, captured_at, source"
+                       " FROM extra_usage WHERE captured_at >= ? ORDER BY captured_at DESC LIMIT 1",
+                       (now - EXTRA_MAX_AGE_S,)).fetchone()
+    if row is None:
+        return None
+    return windows.Extra(bool(row[0]), row[1], row[2], row[3], row[4], row[5], row[6])
+
+
+def live_windows(conn: sqlite3.Connection, now: float) -> dict[str, str | None]:
+    """The windows with a capture whose cycle has not reset: {window id: scoped display name or None}."""
+    rows = conn.execute(
+        "SELECT DISTINCT c.window, l.display_name FROM captures c LEFT JOIN window_labels l ON l.window = c.window"
+        " WHERE c.resets_at IS NULL OR c.resets_at > ?", (now,)).fetchall()
+    return {r[0]: r[1] for r in rows}
 
 
 def import_claude_json(conn: sqlite3.Connection, now: float, max_age_minutes: float) -> list[Capture]:
@@ -164,12 +267,7 @@ def import_claude_json(conn: sqlite3.Connection, now: float, max_age_minutes: fl
         return []
     if not isinstance(utilization, dict) or now - fetched > max_age_minutes * 60 or fetched > now + 300:
         return []
-    captured = []
-    for name, window in list(utilization.items())[:MAX_WINDOWS]:
-        capture = from_window(str(name), window, fetched, "claude.json", None)
-        if capture is not None and record(conn, capture):
-            captured.append(capture)
-    return captured
+    return record_body(conn, utilization, fetched, "claude.json", None)
 
 
 def _capture(row: tuple[Any, ...]) -> Capture:

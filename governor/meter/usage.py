@@ -6,7 +6,7 @@ import math
 import sqlite3
 
 from governor.meter import db
-from governor.policy import pricing
+from governor.policy import pricing, windows
 from governor.policy.pricing import Tokens
 
 TYPE_CHECKING = False
@@ -86,13 +86,56 @@ def _sum_range(conn: sqlite3.Connection, lo: float, hi: float, level: int = 0) -
 
 
 def weighted_between(
-    conn: sqlite3.Connection, config: dict[str, Any], start: float | None, end: float | None
+    conn: sqlite3.Connection, config: dict[str, Any], start: float | None, end: float | None,
+    family: str | None = None,
 ) -> float:
     """Weighted units with start <= ts < end, exact, from the roll-ups: a week costs a few hundred rows
-    per model however large the corpus."""
+    per model however large the corpus. `family`: only the models of that family (a scoped window's)."""
     if start is None or end is None:
-        return weighted(model_totals(conn, start, end), config)
-    return weighted(_sum_range(conn, float(start), float(end)), config)
+        totals = model_totals(conn, start, end)
+    else:
+        totals = _sum_range(conn, float(start), float(end))
+    if family is not None:
+        totals = {model: t for model, t in totals.items() if windows.in_family(model, family)}
+    return weighted(totals, config)
+
+
+class Suffix:
+    """Weighted units between any two moments before a fixed `end`: the per-model integer sums of [a, end)
+    less those of [b, end) are exactly those of [a, b). Each moment's sums are read once, and only up to
+    the next moment already summed (whose sums are added), so the windows of one budget state read the
+    week's roll-ups about once between them, not once per window and capture."""
+
+    def __init__(self, conn: sqlite3.Connection, config: dict[str, Any], end: float) -> None:
+        self.conn, self.config, self.end = conn, config, float(end)
+        self._sums: dict[float, dict[str, Tokens]] = {}
+
+    def _from(self, start: float) -> dict[str, Tokens]:
+        start = float(start)
+        if start >= self.end:
+            return {}
+        if start not in self._sums:  # read only up to the next moment already summed, and add its sums
+            above = min((m for m in self._sums if m > start), default=self.end)
+            sums = _sum_range(self.conn, start, above)
+            for model, tokens in self._sums.get(above, {}).items():
+                mine = sums.setdefault(model, Tokens())
+                mine.add(tokens)
+            self._sums[start] = sums
+        return self._sums[start]
+
+    def between(self, start: float, stop: float, family: str | None = None) -> float:
+        """Weighted units with start <= ts < min(stop, end), of `family`'s models only when given."""
+        if stop <= start:
+            return 0.0
+        head, tail = self._from(start), self._from(stop)
+        totals = {}
+        for model, tokens in head.items():
+            if family is not None and not windows.in_family(model, family):
+                continue
+            less = tail.get(model)
+            totals[model] = tokens if less is None else Tokens(
+                *(a - b for a, b in zip(tokens._values(), less._values(), strict=True)))
+        return weighted(totals, self.config)
 
 
 REPORT_SECONDS = 900  # the buckets reports fold into days: every zone offset in use is a multiple of 15 min

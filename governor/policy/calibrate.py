@@ -170,18 +170,20 @@ def spent_now(
     calibration_cfg: Mapping[str, Any],
     cycle_start: float | None = None,
     start_is_reset: bool = False,
+    window: str = WEEKLY,
 ) -> Spent:
     """Spent this cycle from this cycle's weekly captures, each paired with local units at its time.
 
     A live capture always wins over the local estimate: fresh -> the official figure itself;
     older -> official + α x units since + β x hours since (the fit's range around it). Without one:
     local units / cap, labelled as such. `cycle_start` (epoch s) measures the unmetered share; when
-    it is the official reset (`start_is_reset`) it is also a reading of 0 % for the fit.
+    it is the official reset (`start_is_reset`) it is also a reading of 0 % for the fit. `window`: which
+    window's captures count (another window's spent is computed the same way, against its own cap).
     """
     fresh_minutes = float(calibration_cfg.get("fresh_minutes", 10))
     local_units = max(0.0, local_units)
     per_unit_local = 1.0 / cap_units
-    live = [c for c in captures if c[0].window == WEEKLY and not stale(c[0], now)]
+    live = [c for c in captures if c[0].window == window and not stale(c[0], now)]
     live.sort(key=lambda c: c[0].captured_at)
     if not live:
         fraction = local_units * per_unit_local

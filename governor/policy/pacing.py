@@ -112,7 +112,8 @@ class Band(Record):
 
 def _bands(bands: Sequence[Mapping[str, Any]]) -> list[Band]:
     ordered = sorted(bands, key=lambda b: float(b["projected_at"]))
-    return [Band(float(b["projected_at"]), int(b["ceiling_tokens"]), i + 1) for i, b in enumerate(ordered)]
+    # A warn-only band (pacing.five_hour_bands) has no ceiling: 0, and no context advice from it.
+    return [Band(float(b["projected_at"]), int(b.get("ceiling_tokens") or 0), i + 1) for i, b in enumerate(ordered)]
 
 
 def band_for(projected: float, bands: Sequence[Mapping[str, Any]]) -> Band | None:

@@ -27,6 +27,20 @@ class Advice(Record):
     session_hours: float | None = None
     session_responses: int | None = None
     long_session: bool = False
+    # Which window this is about (the binding one); the defaults are the all-models week.
+    subject: str = "week"  # "week" | "Sonnet week" | "5-hour window"
+    kind: str = "weekly_all"  # policy.windows kinds: session | weekly_all | weekly_scoped
+    hits_at: datetime | None = None  # when the recent rate reaches the limit, if before the reset
+    headroom: str | None = None  # another model's week with room: "Opus week has headroom (41%)"
+    model_alias: str | None = None  # what /model takes to switch to it ("opus")
+    extra_usage: str | None = None  # "extra usage $12.40 of $50.00 this month", when a projection spills
+    codex: bool = False  # the Codex lane is on: work can move there
+
+    @property
+    def cap_name(self) -> str:
+        if self.kind == "session":
+            return "the 5-hour limit"
+        return "the weekly cap" if self.kind == "weekly_all" else f"the {self.subject} cap"
 
     @property
     def over_ceiling(self) -> bool:
@@ -72,12 +86,37 @@ def _fit(parts: list[str], limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def clock(moment: datetime, zone: tzinfo | None = None) -> str:
+    local = moment.astimezone(zone) if zone is not None else moment.astimezone()
+    return f"{local:%H:%M}"
+
+
+def pace_fact(a: Advice) -> str:
+    """'on pace for 94% by reset Mon 09:00 CET (in 2d 5h)', or, when the limit comes first,
+    'on pace to hit the limit at 15:40, 50m before it resets'."""
+    if a.hits_at is not None and a.hits_at < a.reset:
+        return (f"on pace to hit the limit at {clock(a.hits_at, a.zone)}, "
+                f"{_span((a.reset - a.hits_at).total_seconds())} before it resets")
+    return f"on pace for {_pct(a.projected)} by reset {reset_label(a.reset, a.now, a.zone)}"
+
+
+def window_advice(a: Advice) -> list[str]:
+    """What to do about a window other than the all-models week, and when a projection turns paid."""
+    parts = []
+    if a.kind == "session" and a.projected >= 1.0:
+        codex = " or move the next task to Codex" if a.codex else ""
+        parts.append(f"Pause until it resets at {clock(a.reset, a.zone)}{codex}; /compact alone will not stop it.")
+    if a.headroom:
+        switch = f": /model {a.model_alias} for what is left" if a.model_alias else ""
+        parts.append(f"{a.headroom}{switch}.")
+    if a.extra_usage:
+        parts.append(f"Past the limit it runs on paid extra usage ({a.extra_usage}).")
+    return parts
+
+
 def person_message(a: Advice) -> str:
     """The person's line (<= 300 chars): spent with provenance, projection at reset, ceiling advice."""
-    parts = [
-        f"governor: week {_pct(a.spent)} used ({a.source}), on pace for {_pct(a.projected)} "
-        f"by reset {reset_label(a.reset, a.now, a.zone)}."
-    ]
+    parts = [f"governor: {a.subject} {_pct(a.spent)} used ({a.source}), {pace_fact(a)}.", *window_advice(a)]
     if a.over_ceiling:
         parts.append(
             f"Context {fmt_tokens(a.context_tokens or 0)} is over the {fmt_tokens(a.ceiling_tokens or 0)} "
@@ -91,10 +130,13 @@ def person_message(a: Advice) -> str:
 
 def model_context(a: Advice) -> str:
     """The model's note (<= 600 chars): the same facts plus how to keep this session cheap."""
-    parts = [
-        f"Weekly usage budget (governor): {_pct(a.spent)} of the weekly cap used ({a.source}); at the recent "
-        f"rate it reaches {_pct(a.projected)} by the reset, {reset_label(a.reset, a.now, a.zone)}."
-    ]
+    if a.kind == "weekly_all":
+        first = (f"Weekly usage budget (governor): {_pct(a.spent)} of the weekly cap used ({a.source}); at the "
+                f"recent rate it reaches {_pct(a.projected)} by the reset, {reset_label(a.reset, a.now, a.zone)}.")
+    else:
+        first = (f"Usage limit (governor): the {a.subject} is {_pct(a.spent)} used ({a.source}); at the recent "
+                f"rate it is {pace_fact(a)}.")
+    parts = [first, *window_advice(a)]
     if a.context_tokens is not None:
         over = a.over_ceiling and a.ceiling_tokens is not None
         ceiling = f", over the {fmt_tokens(a.ceiling_tokens or 0)} compaction ceiling" if over else ""
@@ -124,7 +166,7 @@ def clamp_reason(a: Advice, cache_read_weight: float = 0.1, fraction_per_unit: f
     ) else ""
     ceiling = f", over the {fmt_tokens(a.ceiling_tokens)} ceiling" if a.ceiling_tokens else ""
     parts = [
-        f"governor: paused this prompt: the weekly cap is {_pct(a.spent)} used ({a.source}), resets "
+        f"governor: paused this prompt: {a.cap_name} is {_pct(a.spent)} used ({a.source}), resets "
         f"{reset_label(a.reset, a.now, a.zone)}, and this session's context is {fmt_tokens(ctx)} tokens"
         f"{ceiling}.",
         f"Every turn re-reads it: ~{fmt_tokens(per_turn)} weighted units a turn{share}.",

@@ -18,9 +18,10 @@ def _pct(fraction: float) -> str:
 
 
 def band_for_model(a: Advice) -> str:
+    pace = (f"on pace for {pacing_messages._pct(a.projected)} of {a.cap_name} by the reset, "
+            f"{reset_label(a.reset, a.now, a.zone)}") if a.hits_at is None else pacing_messages.pace_fact(a)
     return (
-        f"the week is on pace for {pacing_messages._pct(a.projected)} of the weekly cap by the reset, "
-        f"{reset_label(a.reset, a.now, a.zone)}; {pacing_messages._pct(a.spent)} used ({a.source}). "
+        f"the {a.subject} is {pace}; {pacing_messages._pct(a.spent)} used ({a.source}). "
         "Keep this run lean: avoid re-reading large files and printing long outputs."
     )
 
@@ -46,7 +47,7 @@ def share_line(f: RunFacts) -> str:
 
 
 def _clamp_facts(a: Advice) -> str:
-    return (f"the weekly cap is {pacing_messages._pct(a.spent)} used ({a.source}) and this session's context "
+    return (f"{a.cap_name} is {pacing_messages._pct(a.spent)} used ({a.source}) and this session's context "
             f"({fmt_tokens(a.context_tokens or 0)}) is over the {fmt_tokens(a.ceiling_tokens or 0)} ceiling")
 
 

@@ -16,7 +16,7 @@ from governor.meter import budget_state, db, ledger, official, transcript
 from governor.policy import router
 from governor.reports import status
 from governor.reports.demo_week import Replay, SampleWeek
-from governor.statusline import render
+from governor.statusline.run import state_line
 
 
 def hook_output(event: str, result: HookResult | None) -> dict[str, Any]:
@@ -98,17 +98,8 @@ class DemoWeek:
         }
         context = transcript.last_context_tokens(path)
         out["context_tokens"] = context
-        out["over_pace"] = state.band is not None
-        out["statusline"] = render.render(
-            state.spent.fraction,
-            state.spent.source,
-            state.projected,
-            self.config["pacing"]["bands"],
-            five_hour_pct=state.five_hour.used_pct if state.five_hour else None,
-            context=context,
-            ceiling=state.ceiling_tokens,
-            spent_range=(state.spent.low, state.spent.high),
-        )
+        out["over_pace"] = state.pace.band is not None
+        out["statusline"] = state_line(state, self.config, context)
         return out
 
     def _prompt(self, payload: dict[str, Any], state: budget_state.BudgetState, now: float) -> HookResult | None:

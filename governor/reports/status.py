@@ -36,17 +36,15 @@ def top_sessions(
     ]
 
 
-def hook_preview(state: budget_state.BudgetState) -> dict[str, str] | None:
-    """What UserPromptSubmit would say to a session with no recorded context (hysteresis ignored)."""
-    if state.band is None:
+def hook_preview(state: budget_state.BudgetState, config: dict[str, Any]) -> dict[str, str] | None:
+    """What UserPromptSubmit would say to a session with no recorded context (hysteresis ignored): about
+    the binding window."""
+    if state.pace.band is None:
         return None
     advice = pacing_messages.Advice(
-        spent=state.spent.fraction,
-        source=state.spent.source,
-        projected=state.projected,
-        reset=state.window.reset,
         now=pacing.as_utc(state.now),
-        ceiling_tokens=state.ceiling_tokens,
+        ceiling_tokens=budget_state.ceiling_for(state),
+        **budget_state.advice_fields(state, config),
     )
     return {"systemMessage": pacing_messages.person_message(advice),
             "additionalContext": pacing_messages.model_context(advice)}
@@ -60,7 +58,7 @@ def build(conn: Any, config: dict[str, Any], now: float, week_days: bool = False
     data = budget_state.as_json(state)
     data["tier"] = config["tier"]
     data["sessions"] = top_sessions(conn, config, state.window.start.timestamp(), now, rows=cycle_sessions)
-    data["hook_would_say"] = hook_preview(state)
+    data["hook_would_say"] = hook_preview(state, config)
     from governor.guards import run_check
 
     data["runs"] = run_check.active_runs(conn, config, state)
@@ -127,6 +125,43 @@ def calibration_lines(spent: dict[str, Any], cal: dict[str, Any]) -> list[str]:
     return [head, f"fit       {cal['note']}"]
 
 
+def _clock(iso_text: str, day: bool) -> str:
+    from datetime import datetime
+
+    local = datetime.fromisoformat(iso_text).astimezone(timeutil.local_zone())
+    return local.strftime("%a %H:%M %Z" if day else "%H:%M %Z").strip()
+
+
+def window_lines(d: dict[str, Any]) -> list[str]:
+    """Every known window on its own line, as /usage names it; the binding one marked '▸'; then the
+    extra-usage credits when extra usage is enabled."""
+    rows = []
+    for w in d["windows"]:
+        provenance = w["source"]
+        if w["capture_source"]:
+            age = "" if w["capture_age_s"] is None else f", {w['capture_age_s'] / 60:.0f} min old"
+            provenance += f" ({w['capture_source']}{age})"
+        day = w["kind"] != "session"
+        if w["hits_limit_at"]:
+            projection = f"hits the limit {_clock(w['hits_limit_at'], day)}"
+        else:
+            projection = f"→ {w['projected_pct']:.0f}% at reset"
+        if w["spills_into_extra_usage"]:
+            projection += " (into extra usage)"
+        rows.append([("▸ " if w["binding"] else "  ") + w["label"], f"{w['used_pct']:.0f}%", provenance, projection,
+                     f"resets {_clock(w['reset'], day)}"])
+    lines = ["", tables.table(["  window (▸ binds)", "used", "provenance", "projection", "reset"], rows,
+                              align="lrlll")]
+    extra = d.get("extra_usage")
+    if extra and extra["is_enabled"] and extra["used_credits"] is not None:
+        from governor.policy import windows
+
+        limit = f" of {windows.money(extra['monthly_limit'], extra['currency'])}" if extra["monthly_limit"] else ""
+        lines.append(f"extra     {windows.money(extra['used_credits'], extra['currency'])}{limit} extra usage this "
+                     f"month ({extra['source']}): past a limit, use is billed")
+    return lines
+
+
 def render(d: dict[str, Any]) -> str:
     color = fmt.use_color()
     spent, proj = d["spent"], d["projected"]["fraction"]
@@ -155,8 +190,7 @@ def render(d: dict[str, Any]) -> str:
     lines += machine_lines(d, d.get("sync_stale_hours"), color)
     if spent["warning"]:
         lines.append(fmt.paint("warning: ", "yellow", color) + spent["warning"])
-    if d["five_hour"]:
-        lines.append(f"5-hour    {d['five_hour']['used_pct']:.0f}% (official)")
+    lines += window_lines(d)
     codex = d["codex"]
     if codex.get("weekly_pct") is not None or codex["tokens_cycle"]["responses"]:
         wk = "—" if codex.get("weekly_pct") is None else f"{codex['weekly_pct']:.0f}%"

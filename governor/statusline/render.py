@@ -1,6 +1,11 @@
 """The status line's text: one short line from the budget state and the status-line payload (pure).
 
     wk 61% official → 94% at reset · 5h 22% · ctx 182k/350k · codex wk 40%
+    5h 71% official → 104% at reset · wk 41% official · Sonnet 12% · ctx 90k
+
+The binding window (the one that projects worst relative to its limit) comes first with its projection;
+the all-models week, when another window binds, follows with its provenance; the 5-hour and scoped
+weeks then show their % used, and extra usage its credits when it is enabled.
 
 The weekly part always carries its provenance word. Colour (ANSI, the caller decides whether):
 red once the projection reaches the lowest pacing band (the pacing hook is advising), yellow from
@@ -12,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from governor.fmt import fmt_range, fmt_tokens, paint
+from governor.record import Record  # a NamedTuple without exec-compiling one per class
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing costs ~3 ms (it imports re) per hook run
@@ -21,6 +27,16 @@ SEP = " · "
 WORDS = {"official": "official", "calibrated": "calibrated", "local estimate": "local est."}
 YELLOW_FROM = 0.9  # of min(1.0, the lowest band's projected_at)
 FIVE_HOUR_YELLOW, FIVE_HOUR_RED = 80.0, 95.0
+
+
+class Binding(Record):
+    """The window shown first when it is not the all-models week (fractions of its own limit)."""
+
+    short: str  # "5h" | "Sonnet" | ...
+    spent: float
+    source: str
+    projected: float
+    bands: Sequence[Mapping[str, Any]]  # its bands, for its colour
 
 
 def _count(value: Any) -> int | None:
@@ -68,16 +84,31 @@ def render(
     kept_on_claude: str | None = None,
     spent_range: tuple[float, float] | None = None,
     run_share: float | None = None,
+    binding: Binding | None = None,
+    scoped: Sequence[tuple[str, float]] = (),
+    extra: str | None = None,
 ) -> str:
-    """`spent_range` (low, high): a calibrated figure wider than 2 points shows as its range, "72–78%"."""
+    """`spent_range` (low, high): a calibrated figure wider than 2 points shows as its range, "72–78%".
+    `binding`: another window than the all-models week binds (it comes first); `scoped`: (word, % used) of
+    the model-scoped weeks not binding; `extra`: the extra-usage credits, when enabled."""
     word = WORDS.get(source, source)
     shown = fmt_range(*spent_range) if spent_range and source == "calibrated" else None
-    week = f"wk {shown or _pct(spent_fraction)} {word} → {_pct(projected)} at reset"
-    parts = [paint(week, week_color(projected, bands), color)]
-    if five_hour_pct is not None:
+    parts = []
+    if binding is not None:
+        head = f"{binding.short} {_pct(binding.spent)} {WORDS.get(binding.source, binding.source)} → " \
+               f"{_pct(binding.projected)} at reset"
+        parts.append(paint(head, week_color(binding.projected, binding.bands), color))
+        parts.append(paint(f"wk {shown or _pct(spent_fraction)} {word}", week_color(projected, bands), color))
+    else:
+        week = f"wk {shown or _pct(spent_fraction)} {word} → {_pct(projected)} at reset"
+        parts.append(paint(week, week_color(projected, bands), color))
+    if five_hour_pct is not None and not (binding is not None and binding.short == "5h"):
         shade = "red" if five_hour_pct >= FIVE_HOUR_RED else ("yellow" if five_hour_pct >= FIVE_HOUR_YELLOW
                                                               else "")
         parts.append(paint(f"5h {five_hour_pct:.0f}%", shade, color))
+    parts.extend(f"{short} {pct:.0f}%" for short, pct in scoped)
+    if extra:
+        parts.append(extra)
     if context is not None:
         text = f"ctx {fmt_tokens(context)}" + (f"/{fmt_tokens(ceiling)}" if ceiling else "")
         parts.append(paint(text, "red" if ceiling and context > ceiling else "", color))

@@ -167,14 +167,43 @@ def governor_line(data: bytes, config: dict[str, Any], now: float) -> str:
         run = run_share(conn, payload, config, state)
     finally:
         db.release(conn)
+    return state_line(state, config, render.context_tokens(payload), codex_weekly_pct=codex_pct,
+                      color=not os.environ.get("NO_COLOR"), kept_on_claude=kept, run_share=run)
+
+
+def state_line(state: Any, config: dict[str, Any], context: int | None, codex_weekly_pct: float | None = None,
+               color: bool = False, kept_on_claude: str | None = None, run_share: float | None = None) -> str:
+    """The line for a budget state (the status line's, and the demo's at its moments)."""
+    from governor.meter import budget_state
+    from governor.statusline import render
+
+    pace = state.pace
+    binding = None
+    if pace.spec.name != budget_state.WEEKLY:
+        bands = config["pacing"]["five_hour_bands" if pace.spec.name == budget_state.FIVE_HOUR else "bands"]
+        binding = render.Binding(pace.spec.short, pace.spent.fraction, pace.spent.source, pace.projected,
+                                 bands or [{"projected_at": 1.0}])
+    five = next((w for w in state.windows if w.spec.name == budget_state.FIVE_HOUR), None)
+    scoped = [(w.spec.short, w.spent.fraction * 100) for w in state.windows
+              if w.spec.kind == "weekly_scoped" and w is not pace]
     return render.render(
         state.spent.fraction, state.spent.source, state.projected, config["pacing"]["bands"],
-        five_hour_pct=state.five_hour.used_pct if state.five_hour else None,
-        context=render.context_tokens(payload), ceiling=state.ceiling_tokens,
-        codex_weekly_pct=codex_pct, color=not os.environ.get("NO_COLOR"), kept_on_claude=kept,
+        five_hour_pct=five.spent.fraction * 100 if five else None,
+        context=context, ceiling=budget_state.ceiling_for(state),
+        codex_weekly_pct=codex_weekly_pct, color=color, kept_on_claude=kept_on_claude,
         spent_range=(state.spent.low, state.spent.high),
-        run_share=run,
+        run_share=run_share, binding=binding, scoped=scoped, extra=extra_short(state.extra),
     )
+
+
+def extra_short(extra: Any) -> str | None:
+    """'extra $12.40/$50.00' while extra usage is enabled and a reading says what it spent."""
+    from governor.policy import windows
+
+    if extra is None or not extra.is_enabled or extra.used_credits is None:
+        return None
+    used = windows.money(extra.used_credits, extra.currency)
+    return f"extra {used}" + (f"/{windows.money(extra.monthly_limit, extra.currency)}" if extra.monthly_limit else "")
 
 
 def run_share(conn: sqlite3.Connection, payload: dict[str, Any], config: dict[str, Any], state: Any) -> float | None:

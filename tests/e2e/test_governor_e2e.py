@@ -256,6 +256,41 @@ def test_status_line_records_the_official_weekly_figure(claude: ClaudeRunner, wo
     assert "hello there" in screen and "wk 61% official" in screen and "5h 22%" in screen, screen
 
 
+def test_status_line_shows_the_scoped_weeks_and_extra_usage_from_claude_codes_cache(
+        claude: ClaudeRunner, workspace: Workspace) -> None:
+    """The model-scoped weeks and extra usage live only in Claude Code's `cachedUsageUtilization`
+    (.claude.json): the real client leaves the cache in place, governor's status line reads it, and
+    `governor status` lists every window as /usage names it."""
+    import time
+    from datetime import datetime, timezone
+
+    def iso(seconds: float) -> str:
+        return datetime.fromtimestamp(time.time() + seconds, timezone.utc).isoformat()
+
+    install_governor(workspace)
+    body = {"five_hour": None, "seven_day": None, "seven_day_opus": None, "seven_day_oauth_apps": None,
+            "seven_day_sonnet": {"utilization": 88.0, "resets_at": iso(2 * 86400)},
+            "extra_usage": {"is_enabled": True, "monthly_limit": 5000, "used_credits": 1240, "utilization": 24.8,
+                            "currency": "USD"},
+            "limits": [{"kind": "weekly_scoped", "group": "weekly", "percent": 30, "resets_at": iso(4 * 86400),
+                        "severity": "normal", "is_active": False, "scope": {"model": {"display_name": "Opus"}}}]}
+    (workspace.claude_dir / ".claude.json").write_text(json.dumps(
+        {"cachedUsageUtilization": {"fetchedAtMs": int(time.time() * 1000), "utilization": body}}))
+    claude.mock.rate_limits = RateLimits(five_hour=0.22, seven_day=0.61)
+    claude.mock.queue(text_reply("hello there"))
+
+    run = run_interactive(claude, ["say hello"], gateway=True, env=GOVERNOR_ENV)
+
+    assert run.exited, run.screens[-1]
+    status = governor_json(workspace, "status", "--json")
+    assert [(w["label"], w["capture_source"]) for w in status["windows"]] == [
+        ("Current week (all models)", "statusline"), ("Current session", "statusline"),
+        ("Current week (Opus)", "claude.json"), ("Current week (Sonnet only)", "claude.json")]
+    assert status["extra_usage"]["used_credits"] == 1240
+    screen = run.screens[-1]
+    assert "Sonnet 88%" in screen and "Opus 30%" in screen and "extra $12.40/$50.00" in screen, screen
+
+
 # --- 7. Codex lane ------------------------------------------------------------------------------
 
 
