@@ -318,7 +318,9 @@ def advice_fields(state: BudgetState, config: dict[str, Any], w: WindowState | N
 def window_json(w: WindowState, state: BudgetState) -> dict[str, Any]:
     """One entry of `governor status --json`'s `windows` list."""
     left = windows.hours_to_cap(w.spent.fraction, w.rate_fraction_per_hour)
-    hits = None if left is None else state.now + left * 3600
+    # At the recent rate; said only when the window's own projection reaches the cap too (the week's is the
+    # rhythm model's, which may see the rest of the week quieter than the last day).
+    hits = None if left is None or w.projected < 1.0 else state.now + left * 3600
     return {
         "name": w.spec.name,
         "label": w.spec.label,
