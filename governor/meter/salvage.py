@@ -65,9 +65,14 @@ _USAGE = ["key", "ts", "session_id", "project", "model", "input", "output", "cac
 # again from the sync folder, which keeps its machine; this machine's own rows have machine NULL.
 MACHINE: tuple[str, tuple[type, ...], Any] = ("machine", _OPT_TEXT, "")
 
+
+def _columns(names: list[str], kinds: tuple[tuple[type, ...], ...], defaults: list[Any]
+             ) -> list[tuple[str, tuple[type, ...], Any]]:
+    return list(zip(names, kinds, defaults, strict=True))
+
 TABLES = (  # the small tables that exist nowhere else first: a slow usage table cannot starve them
     Table("captures", "official captures",
-          [*zip(_CAPTURES, (_TEXT, _NUM, _OPT_NUM, _NUM, _TEXT, _OPT_TEXT), [None] * 5 + [""], strict=True), MACHINE],
+          [*_columns(_CAPTURES, (_TEXT, _NUM, _OPT_NUM, _NUM, _TEXT, _OPT_TEXT), [None] * 5 + [""]), MACHINE],
           _insert_new("captures", _CAPTURES, "window=?1 AND captured_at=?4 AND source=?5 AND used_pct=?2")),
     Table("router_events", "router events",
           list(zip(_EVENTS, (_NUM, _OPT_TEXT, _TEXT, _OPT_TEXT, _OPT_TEXT, _OPT_TEXT), [None, "", None, "", "", ""],
