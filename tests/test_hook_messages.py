@@ -32,6 +32,15 @@ def test_pacing_advice_over_the_ceiling_in_a_long_session() -> None:
     assert pacing_messages.model_context(a) == MODEL
 
 
+def test_the_model_is_told_when_the_weekly_rhythm_drew_the_projection() -> None:
+    a = advice(projection_model="rhythm")
+    assert pacing_messages.model_context(a) == (
+        "Weekly usage budget (governor): 61% of the weekly cap used (official); at your usual weekly rhythm "
+        "it reaches 124% by the reset, Mon 09:00 CET (in 2d 20h). Keep the context small; prefer /compact "
+        "or a fresh session for a new task. Avoid re-reading large files or printing long outputs."
+    )
+
+
 def test_pacing_advice_without_context_facts() -> None:
     assert pacing_messages.person_message(advice(source="calibrated", projected=1.05)) == PERSON_PLAIN
 

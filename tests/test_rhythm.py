@@ -129,6 +129,21 @@ def test_status_projects_by_rhythm_once_whole_past_weeks_exist() -> None:
     assert data["projected"]["fraction"] != pytest.approx(recent["projected"]["fraction"], abs=1e-4)
 
 
+def test_the_model_is_told_which_projection_drew_the_figure() -> None:
+    """The hook's note says "at your usual weekly rhythm" when the rhythm model projected, and "at the recent
+    rate" when the plain rate did: the model is not told a method that was not used."""
+    now = time.time()
+    write_weeks(projects_root(), monday_utc(now) - 3 * 7 * 86400, now)
+    write_budget(tier="pro", caps={"pro": 7e6})
+    said = json.loads(run_cli("status", "--json").stdout)
+    assert said["projected"]["model"] == "rhythm" and said["band"] is not None
+    assert "; at your usual weekly rhythm it reaches " in said["hook_would_say"]["additionalContext"]
+    write_budget(tier="pro", caps={"pro": 7e6}, pacing={"projection": "recent_rate"})
+    plain = json.loads(run_cli("status", "--json").stdout)
+    assert plain["projected"]["model"] == "recent_rate" and plain["band"] is not None
+    assert "; at the recent rate it reaches " in plain["hook_would_say"]["additionalContext"]
+
+
 def test_a_first_hour_burst_raises_no_band(tmp_path: Path) -> None:
     """An official reset an hour ago and 3 % spent since: the recent rate says ~500 %, governor says nothing."""
     from governor.meter import db, official

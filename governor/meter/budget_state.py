@@ -301,6 +301,8 @@ def advice_fields(state: BudgetState, config: dict[str, Any], w: WindowState | N
     fields: dict[str, Any] = {"spent": w.spent.fraction, "source": w.spent.source, "projected": w.projected,
                               "reset": w.reset, "subject": windows.subject(w.spec), "kind": w.spec.kind,
                               "codex": bool(config["lanes"]["codex"]["enabled"])}
+    if w.spec.name == WEEKLY:  # only the all-models week is projected by the rhythm model
+        fields["projection_model"] = state.projection_model
     left = windows.hours_to_cap(w.spent.fraction, w.rate_fraction_per_hour)
     if w.spec.kind == windows.SESSION and left is not None and state.now + left * 3600 < w.reset.timestamp():
         fields["hits_at"] = pacing.as_utc(state.now + left * 3600)

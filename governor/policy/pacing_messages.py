@@ -35,6 +35,12 @@ class Advice(Record):
     model_alias: str | None = None  # what /model takes to switch to it ("opus")
     extra_usage: str | None = None  # "extra usage $12.40 of $50.00 this month", when a projection spills
     codex: bool = False  # the Codex lane is on: work can move there
+    projection_model: str = "recent_rate"  # "rhythm" when the hour-of-week profile drew `projected`
+
+    @property
+    def basis(self) -> str:
+        """How the projection was made, as the model is told it."""
+        return "at your usual weekly rhythm" if self.projection_model == "rhythm" else "at the recent rate"
 
     @property
     def cap_name(self) -> str:
@@ -131,11 +137,11 @@ def person_message(a: Advice) -> str:
 def model_context(a: Advice) -> str:
     """The model's note (<= 600 chars): the same facts plus how to keep this session cheap."""
     if a.kind == "weekly_all":
-        first = (f"Weekly usage budget (governor): {_pct(a.spent)} of the weekly cap used ({a.source}); at the "
-                f"recent rate it reaches {_pct(a.projected)} by the reset, {reset_label(a.reset, a.now, a.zone)}.")
+        first = (f"Weekly usage budget (governor): {_pct(a.spent)} of the weekly cap used ({a.source}); {a.basis} "
+                f"it reaches {_pct(a.projected)} by the reset, {reset_label(a.reset, a.now, a.zone)}.")
     else:
-        first = (f"Usage limit (governor): the {a.subject} is {_pct(a.spent)} used ({a.source}); at the recent "
-                f"rate it is {pace_fact(a)}.")
+        first = (f"Usage limit (governor): the {a.subject} is {_pct(a.spent)} used ({a.source}); {a.basis} "
+                f"it is {pace_fact(a)}.")
     parts = [first, *window_advice(a)]
     if a.context_tokens is not None:
         over = a.over_ceiling and a.ceiling_tokens is not None
