@@ -18,7 +18,10 @@ each side and the ratio NEW / BASE; CPU time is the steadier figure on a shared 
 gives each side's medians over its own bare `python -c pass` measured in the same run (the hook targets).
 Per iteration and side: the full scan first (the ledger's last-full-scan stamp cleared, so the prompt hook
 re-reads every transcript's stat as it does once a minute), then the warm runs, which therefore read only
-the session's files.
+the session's files. A governor whose hook leaves the full scan to a detached process after its reply
+(guards.background_scan) is waited for before the next run, and that process's own cost is measured as
+"full scan, detached process" (the stamp cleared again, the scan run directly): what the machine pays once
+a minute, off the person's path.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ class Side:
         if codex_home:
             self.env["CODEX_HOME"] = codex_home
         self.samples: dict[str, list[tuple[float, float]]] = {}
+        self.detached_scan = os.path.exists(os.path.join(os.path.dirname(self.hooks), "guards", "background_scan.py"))
 
     def measure(self, label: str, cmd: list[str], stdin: bytes | None = None,
                 env: dict[str, str] | None = None) -> None:
@@ -121,6 +125,10 @@ def main() -> None:
             expire_full_scan(side.home)
             side.measure("prompt hook (full scan)", [side.python, os.path.join(side.hooks, "user_prompt_submit.py")],
                          prompt)
+            if side.detached_scan:
+                wait_for_scan(side.home)
+                expire_full_scan(side.home)
+                side.measure("full scan, detached process", [side.python, "-c", DETACHED_SCAN])
             side.measure("prompt hook (warm)", [side.python, os.path.join(side.hooks, "user_prompt_submit.py")],
                          prompt)
             side.measure("status line (warm)", [side.python, os.path.join(side.hooks, "statusline.py")], status)
@@ -133,20 +141,21 @@ def main() -> None:
     print(f"machine: {machine()}; runs {args.runs}, cold runs {args.cold_runs}; corpus {args.corpus}")
     print("| measure | base wall ms | new wall ms | wall ratio | base CPU ms | new CPU ms | CPU ratio |")
     print("|---|---|---|---|---|---|---|")
-    for label in sides[0].samples:
+    for label in [label for label in sides[1].samples if label in sides[0].samples]:
         b, n = (statistics.median(s[0] for s in side.samples[label]) * 1000 for side in sides)
         bc, nc = (statistics.median(s[1] for s in side.samples[label]) * 1000 for side in sides)
         print(f"| {label} | {b:.1f} | {n:.1f} | {n / b:.3f} | {bc:.1f} | {nc:.1f} | {nc / bc:.3f} |")
     print("\n| measure | base × bare (wall) | new × bare (wall) | base × bare (CPU) | new × bare (CPU) |")
     print("|---|---|---|---|---|")
-    for label in sides[0].samples:
+    for label in [*sides[1].samples, *(label for label in sides[0].samples if label not in sides[1].samples)]:
         if label.startswith("cold") or label.startswith("bare"):
             continue
         cells = []
         for k in (0, 1):
             for side in sides:
                 bare = statistics.median(s[k] for s in side.samples["bare python -c pass"])
-                cells.append(f"{statistics.median(s[k] for s in side.samples[label]) / bare:.2f}×")
+                mine = side.samples.get(label)
+                cells.append(f"{statistics.median(s[k] for s in mine) / bare:.2f}×" if mine else "–")
         print(f"| {label} | " + " | ".join(cells) + " |")
     for side in sides:
         shutil.rmtree(side.home, ignore_errors=True)
@@ -178,6 +187,32 @@ def expire_full_scan(home: str) -> None:
     conn.execute("UPDATE meta SET value='0' WHERE key='claude_last_full_scan'")
     conn.commit()
     conn.close()
+
+
+DETACHED_SCAN = "from governor.guards import background_scan as b; b.main('bench')"
+
+
+def wait_for_scan(home: str, seconds: float = 120) -> None:
+    """Until the hook's detached full scan has let go of its lock."""
+    import fcntl
+
+    path = os.path.join(home, "full-scan.lock")
+    if not os.path.exists(path):
+        return
+    fd = os.open(path, os.O_RDWR)
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the detached full scan did not finish") from None
+                time.sleep(0.005)
+    finally:
+        os.close(fd)
 
 
 def expire_run_check(home: str) -> None:

@@ -3,6 +3,7 @@ nothing may read or write the real ~/.claude, ~/.codex or the user's governor st
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ ISOLATED_VARS = (
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     home = tmp_path / "home"
     env = {
         "HOME": str(home),
@@ -34,4 +35,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, s
         monkeypatch.setenv(key, value)
     for key in ("GOVERNOR_DISABLE", "GOVERNOR_CONFIG", "NO_COLOR", "FORCE_COLOR"):
         monkeypatch.delenv(key, raising=False)
-    return env
+    yield env
+    # A hook's detached full scan (guards.background_scan) must not outlive the test's directories.
+    from tests.helpers import wait_for_background_scan
+
+    wait_for_background_scan()

@@ -113,6 +113,33 @@ def run_hook(script: str, payload: Any, env: dict[str, str] | None = None, timeo
     )
 
 
+def wait_for_background_scan(seconds: float = 60) -> bool:
+    """Until no detached full scan (guards.background_scan) holds its lock in this test's GOVERNOR_HOME;
+    False if one still does after `seconds`."""
+    import fcntl
+    import time
+
+    from governor.guards import background_scan
+
+    path = background_scan.lock_path()
+    if not os.path.exists(path):
+        return True
+    fd = os.open(path, os.O_RDWR)
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return True
+            except OSError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.02)
+    finally:
+        os.close(fd)
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120):
     """Run `python -m governor ARGS` in the isolated environment; text output."""
     return subprocess.run(

@@ -18,7 +18,7 @@ from governor import paths
 from governor.guards import hook_state
 from governor.lanes import handoff
 from governor.meter import db
-from tests.helpers import assistant_row, jsonl, projects_root, run_cli, run_hook
+from tests.helpers import assistant_row, jsonl, projects_root, run_cli, run_hook, wait_for_background_scan
 from tests.official_fixtures import iso, status_payload, window
 
 SESSIONS, ROWS = 12, 300
@@ -217,6 +217,7 @@ def test_a_prompt_hook_sets_the_file_aside_and_never_blocks_the_next_prompt() ->
 
     second = run_hook("user_prompt_submit.py", payload)  # a new ledger, built from the transcripts
     assert (second.returncode, second.stderr) == (0, b"")
+    assert wait_for_background_scan()  # every other session is read after the reply
     assert _totals() == (SESSIONS * ROWS, sum(s * 1000 * ROWS + ROWS * (ROWS + 1) // 2 for s in range(SESSIONS)))
     fresh = _kept()["router_events"]
     assert [e[1:4] for e in fresh] == [("s11", "pass", "carry on")]  # only this prompt's: not yet salvaged

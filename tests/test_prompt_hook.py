@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import sqlite3
 import sys
@@ -18,7 +19,7 @@ from governor.config import load_config
 from governor.guards import runtime
 from governor.meter import budget_state, db, ledger
 from governor.policy.calibrate import Capture
-from tests.helpers import assistant_row, jsonl, projects_root, run_hook
+from tests.helpers import assistant_row, jsonl, projects_root, run_hook, wait_for_background_scan
 
 SESSION = "sess-pace"
 
@@ -271,13 +272,62 @@ def test_a_thousand_random_payloads_always_exit_0_without_traceback(monkeypatch:
 def test_other_sessions_are_picked_up_within_the_full_scan_interval() -> None:
     transcript = write_week(responses=10)
     write_budget(caps={"max20x": cap_for(0.5)})  # builds the ledger (a full scan)
-    say(transcript)  # this session only: the full scan is fresh
+    say(transcript)  # the first prompt's full scan, after its reply
+    assert wait_for_background_scan()
     other = write_week(responses=200, session="other-session")  # a heavy session elsewhere
     conn = db.connect()
     before = conn.execute("SELECT COUNT(*) FROM usage WHERE session_id='other-session'").fetchone()[0]
     say(transcript)
     assert conn.execute("SELECT COUNT(*) FROM usage WHERE session_id='other-session'").fetchone()[0] == before
     conn.execute("UPDATE meta SET value='0' WHERE key='claude_last_full_scan'")  # a minute later
-    say(transcript)
+    say(transcript)  # replies first; a detached process reads the other transcripts for the next prompt
+    assert wait_for_background_scan()
     assert conn.execute("SELECT COUNT(*) FROM usage WHERE session_id='other-session'").fetchone()[0] == 200
     assert other.exists()
+
+
+def test_the_full_scan_runs_after_the_reply_and_one_at_a_time() -> None:
+    """While a scan holds its lock no other starts: the other session stays unread, prompt after prompt,
+    and the stamp stays old so the first prompt after it finishes asks again."""
+    from governor.guards import background_scan
+
+    transcript = write_week(responses=10)
+    write_budget(caps={"max20x": cap_for(0.5)})
+    write_week(responses=30, session="other-session")
+    conn = db.connect()
+    conn.execute("UPDATE meta SET value='0' WHERE key='claude_last_full_scan'")
+    lock = background_scan.take_lock()  # a scan that is still running
+    assert lock is not None
+    try:
+        for _ in range(3):
+            say(transcript)
+            assert conn.execute("SELECT COUNT(*) FROM usage WHERE session_id='other-session'").fetchone()[0] == 0
+            assert conn.execute("SELECT COUNT(*) FROM usage WHERE session_id=?", (SESSION,)).fetchone()[0] == 10
+    finally:
+        os.close(lock)
+    say(transcript)
+    assert wait_for_background_scan()
+    assert conn.execute("SELECT COUNT(*) FROM usage WHERE session_id='other-session'").fetchone()[0] == 30
+    stamp = float(conn.execute("SELECT value FROM meta WHERE key='claude_last_full_scan'").fetchone()[0])
+    assert 0 <= time.time() - stamp < 60
+
+
+def test_the_detached_scan_fails_open_into_the_log() -> None:
+    """Whatever breaks the detached scan (here a budget.json made invalid after the prompt), it exits 0
+    and leaves its reason, with the traceback, in governor.log."""
+    import subprocess
+
+    from tests.helpers import REPO_ROOT
+
+    write_week(responses=5)
+    Path(paths.budget_path()).write_text('{"tier": "max99x"}')
+    code = "from governor.guards import background_scan as b; b.main('UserPromptSubmit')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=str(REPO_ROOT), timeout=60)
+    assert (out.returncode, out.stdout, out.stderr) == (0, b"", b"")
+    log = Path(paths.log_path()).read_text()
+    assert "UserPromptSubmit: background scan failed: " in log and "Traceback (most recent call last)" in log
+    assert not background_scan_lock_held()
+
+
+def background_scan_lock_held() -> bool:
+    return not wait_for_background_scan(seconds=0)

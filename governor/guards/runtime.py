@@ -13,6 +13,7 @@ import sys
 
 from governor import fastjson as json  # json without importing json (re, enum): hot path
 from governor import paths
+from governor.guards import background_scan
 from governor.log import log
 from governor.paths import kill_switch_on
 
@@ -109,5 +110,6 @@ def run_and_exit(event: str) -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+        background_scan.start_pending()  # after the reply: the person never waits for the once-a-minute scan
     finally:
         os._exit(code)
