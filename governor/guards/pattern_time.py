@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from governor import fastjson as json  # json without importing json (re, enum): hot path
 from governor.log import log
-from governor.policy import router
+from governor.policy import router, router_literals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing costs ~3 ms (it imports re) per hook run
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # annotations only: typing costs ~3 ms (it imports re) per ho
 
 PATTERN_BUDGET_S = 0.1  # one search of the scanned prompt (4,000 characters): real patterns take microseconds
 SLOW_KEY = "router_slow"  # meta: {pattern: reason} of the patterns found slow on a prompt
+LITERALS_KEY = "router_literals"  # meta: {pattern: [literal, ...] | null} (policy.router_literals)
 # Near-misses that make a backtracking pattern explode: what doctor tries each pattern on.
 PROBES = tuple(s * 48 + end for s in ("a", "ab", "word ", "1", "a1 ", "x-") for end in ("!", "\u00a7"))
 
@@ -70,15 +71,36 @@ def known_slow(conn: sqlite3.Connection) -> dict[str, str]:
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
+def known_literals(conn: sqlite3.Connection) -> dict[str, list[str] | None]:
+    """The patterns' literals (policy.router_literals), as the ledger's meta remembers them."""
+    from governor.meter import db
+
+    try:
+        found = json.loads(db.get_meta(conn, LITERALS_KEY) or "{}")
+    except (ValueError, sqlite3.Error):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): v if isinstance(v, list) and all(isinstance(s, str) for s in v) else None
+            for k, v in found.items()}
+
+
 def classify(prompt: str, cfg: Mapping[str, Any], conn: sqlite3.Connection) -> str:
     """router.classify with every search bounded; a pattern that runs out of time counts as no match
-    from then on and is remembered for doctor."""
+    from then on and is remembered for doctor. A prompt without any of a pattern's literals
+    (policy.router_literals) is not searched at all: most prompts never import `re`."""
     remembered = known_slow(conn)
     for pattern, reason in remembered.items():
         router.mark_slow(pattern, reason)
+    literals = known_literals(conn)
+    learned: dict[str, list[str] | None] = {}
     slow: list[str] = []
 
     def matches(pattern: str, text: str) -> bool:
+        if pattern not in literals:  # a new pattern: its literals found once (with `re`), then remembered
+            literals[pattern] = learned[pattern] = router_literals.required(pattern)
+        if not router_literals.may_match(literals[pattern], text):
+            return False
         found = timed_search(pattern, text)
         if found is None:
             reason = f"took over {PATTERN_BUDGET_S * 1000:.0f} ms on a prompt"
@@ -88,21 +110,24 @@ def classify(prompt: str, cfg: Mapping[str, Any], conn: sqlite3.Connection) -> s
         return found
 
     cls = router.classify(prompt, cfg, matches)
+    if learned:  # kept for the patterns in use only, so an edited budget.json does not grow it
+        current = {cfg[key] for key in ("impl_verb", "breadth", "architecture") if isinstance(cfg.get(key), str)}
+        _store(conn, LITERALS_KEY, {p: v for p, v in literals.items() if p in current}, "pattern literals")
     if slow:
         log(f"router: pattern(s) {', '.join(repr(p) for p in slow)} ran past {PATTERN_BUDGET_S * 1000:.0f} ms:"
             " skipped from now on; rewrite them (governor doctor names them)")
-        _remember(conn, {**remembered, **{p: router.slow_reason(p) or "" for p in slow}})
+        _store(conn, SLOW_KEY, {**remembered, **{p: router.slow_reason(p) or "" for p in slow}}, "slow pattern")
     return cls
 
 
-def _remember(conn: sqlite3.Connection, slow: dict[str, str]) -> None:
+def _store(conn: sqlite3.Connection, key: str, value: dict[str, Any], what: str) -> None:
     from governor.meter import db
 
     try:
         with db.transaction(conn):
-            db.set_meta(conn, SLOW_KEY, json.dumps(slow, sort_keys=True))
-    except sqlite3.Error as exc:  # busy: found slow again on a later prompt, one budget more
-        log(f"router: slow pattern not remembered: {exc}")
+            db.set_meta(conn, key, json.dumps(value, sort_keys=True))
+    except sqlite3.Error as exc:  # busy: found again on a later prompt, at the cost of one more look
+        log(f"router: {what} not remembered: {exc}")
 
 
 def probe(pattern: str) -> str | None:

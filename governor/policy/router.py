@@ -1,4 +1,5 @@
-"""Intent classification for the second lane: pure, stdlib `re` only, imported by the prompt hook.
+"""Intent classification for the second lane: pure, stdlib `re` only (imported when a pattern is first
+compiled: a prompt that policy.router_literals rules out never needs it), imported by the prompt hook.
 
 `classify` decides what a prompt *is* (handoff / hold / none); `routing_decision` decides what to
 *do* given the router mode, Claude's pace and the Codex lane. Neither does I/O.
@@ -13,19 +14,14 @@ Compiled patterns are cached per process by pattern string.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 
 from governor.record import Record  # a NamedTuple without exec-compiling one per class
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing costs ~3 ms (it imports re) per hook run
+    import re
     from typing import Any
-
-try:  # what re.compile itself parses with, already imported by `re`: no cost on the hook path
-    import re._parser as sre_parse
-except ImportError:  # Python 3.10
-    import sre_parse  # type: ignore[no-redef, unused-ignore]
 
 DEFAULT_SCAN_CHARS = 4000
 _PATTERNS: dict[str, re.Pattern[str] | None] = {}
@@ -50,10 +46,15 @@ NON_HUMAN_PREFIXES = (
 
 
 _SLOW: dict[str, str] = {}
-_REPEATS = (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT)
-# possessive repeats and atomic groups (Python 3.11+) cannot be backtracked into
-_NO_BACKTRACK = tuple(op for op in (getattr(sre_parse, "POSSESSIVE_REPEAT", None),
-                                    getattr(sre_parse, "ATOMIC_GROUP", None)) if op is not None)
+
+
+def sre_parser() -> Any:
+    """What re.compile itself parses with (re._parser; sre_parse on Python 3.10); imports `re` (~3 ms)."""
+    try:
+        import re._parser as parser
+    except ImportError:  # Python 3.10
+        import sre_parse as parser  # type: ignore[no-redef, unused-ignore]
+    return parser
 
 
 def slow_reason(pattern: str) -> str | None:
@@ -61,18 +62,24 @@ def slow_reason(pattern: str) -> str | None:
     more than one, either unbounded), or None. Conservative: a possessive or atomic inner repeat, which
     cannot backtrack, passes; an overlapping alternation under a repeat (`(a|a)*`) is not detected."""
     if pattern not in _SLOW:
+        import re
+
         try:
-            _SLOW[pattern] = _nested_repeat(sre_parse.parse(pattern, re.IGNORECASE), None) or ""
+            _SLOW[pattern] = _nested_repeat(sre_parser().parse(pattern, re.IGNORECASE), None) or ""
         except (re.error, RecursionError, OverflowError):
             _SLOW[pattern] = ""  # re.compile reports it
     return _SLOW[pattern] or None
 
 
 def _nested_repeat(items: Any, outer: tuple[int, int] | None) -> str | None:
+    sre_parse = sre_parser()
+    # possessive repeats and atomic groups (Python 3.11+) cannot be backtracked into
+    no_backtrack = tuple(op for op in (getattr(sre_parse, "POSSESSIVE_REPEAT", None),
+                                       getattr(sre_parse, "ATOMIC_GROUP", None)) if op is not None)
     for op, arg in items:
-        if op in _NO_BACKTRACK:
+        if op in no_backtrack:
             continue
-        if op in _REPEATS:
+        if op in (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT):
             low, high, body = arg
             many = high > 1
             unbounded = high == sre_parse.MAXREPEAT
@@ -96,6 +103,8 @@ def _compiled(pattern: str) -> re.Pattern[str] | None:
     """The compiled pattern, or None for one slow_reason vets out (it never matches)."""
     rx = _PATTERNS.get(pattern)
     if rx is None and pattern not in _PATTERNS:
+        import re
+
         rx = _PATTERNS[pattern] = None if slow_reason(pattern) else re.compile(pattern, re.IGNORECASE)
     return rx
 
