@@ -196,7 +196,7 @@ def wait_for_scan(home: str, seconds: float = 120) -> None:
     """Until the hook's detached full scan has let go of its lock."""
     import fcntl
 
-    path = os.path.join(home, "full-scan.lock")
+    path = os.path.join(home, "locks", "full-scan.lock")
     if not os.path.exists(path):
         return
     fd = os.open(path, os.O_RDWR)

@@ -62,14 +62,16 @@ def start_pending() -> None:
 
 
 def lock_path() -> str:
-    return os.path.join(paths.state_dir(), LOCK_NAME)
+    """In the state dir's locks/, where fsutil keeps governor's other locks. Not fsutil.file_lock itself: the
+    scan's lock must pass to the started process as a descriptor, which filelock cannot hand over."""
+    return os.path.join(paths.state_dir(), "locks", LOCK_NAME)
 
 
 def take_lock() -> int | None:
     """An exclusive flock on the scan's lock file, or None when another scan holds it."""
     import fcntl
 
-    paths.ensure_private_dir(paths.state_dir())
+    paths.ensure_private_dir(os.path.dirname(lock_path()))
     fd = os.open(lock_path(), os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -61,28 +61,25 @@ def timed_search(pattern: str, text: str, budget_s: float = PATTERN_BUDGET_S) ->
         signal.signal(signal.SIGALRM, previous)
 
 
-def known_slow(conn: sqlite3.Connection) -> dict[str, str]:
+def _meta_dict(conn: sqlite3.Connection, key: str) -> dict[str, Any]:
+    """A JSON object the ledger's meta keeps under `key`; {} when absent or unreadable."""
     from governor.meter import db
 
     try:
-        found = json.loads(db.get_meta(conn, SLOW_KEY) or "{}")
+        found = json.loads(db.get_meta(conn, key) or "{}")
     except (ValueError, sqlite3.Error):
         return {}
-    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+    return found if isinstance(found, dict) else {}
+
+
+def known_slow(conn: sqlite3.Connection) -> dict[str, str]:
+    return {str(k): str(v) for k, v in _meta_dict(conn, SLOW_KEY).items()}
 
 
 def known_literals(conn: sqlite3.Connection) -> dict[str, list[str] | None]:
     """The patterns' literals (policy.router_literals), as the ledger's meta remembers them."""
-    from governor.meter import db
-
-    try:
-        found = json.loads(db.get_meta(conn, LITERALS_KEY) or "{}")
-    except (ValueError, sqlite3.Error):
-        return {}
-    if not isinstance(found, dict):
-        return {}
     return {str(k): v if isinstance(v, list) and all(isinstance(s, str) for s in v) else None
-            for k, v in found.items()}
+            for k, v in _meta_dict(conn, LITERALS_KEY).items()}
 
 
 def classify(prompt: str, cfg: Mapping[str, Any], conn: sqlite3.Connection) -> str:
@@ -111,7 +108,7 @@ def classify(prompt: str, cfg: Mapping[str, Any], conn: sqlite3.Connection) -> s
 
     cls = router.classify(prompt, cfg, matches)
     if learned:  # kept for the patterns in use only, so an edited budget.json does not grow it
-        current = {cfg[key] for key in ("impl_verb", "breadth", "architecture") if isinstance(cfg.get(key), str)}
+        current = {cfg[key] for key in router.PATTERN_KEYS if isinstance(cfg.get(key), str)}
         _store(conn, LITERALS_KEY, {p: v for p, v in literals.items() if p in current}, "pattern literals")
     if slow:
         log(f"router: pattern(s) {', '.join(repr(p) for p in slow)} ran past {PATTERN_BUDGET_S * 1000:.0f} ms:"

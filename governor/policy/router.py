@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # annotations only: typing costs ~3 ms (it imports re) per ho
     from typing import Any
 
 DEFAULT_SCAN_CHARS = 4000
+PATTERN_KEYS = ("impl_verb", "breadth", "architecture")  # router.* settings that hold a pattern
 _PATTERNS: dict[str, re.Pattern[str] | None] = {}
 
 # Prompts Claude Code submits on nobody's behalf (background agents, /loop and scheduled wake-ups,
@@ -65,14 +66,14 @@ def slow_reason(pattern: str) -> str | None:
         import re
 
         try:
-            _SLOW[pattern] = _nested_repeat(sre_parser().parse(pattern, re.IGNORECASE), None) or ""
+            sre = sre_parser()
+            _SLOW[pattern] = _nested_repeat(sre.parse(pattern, re.IGNORECASE), None, sre) or ""
         except (re.error, RecursionError, OverflowError):
             _SLOW[pattern] = ""  # re.compile reports it
     return _SLOW[pattern] or None
 
 
-def _nested_repeat(items: Any, outer: tuple[int, int] | None) -> str | None:
-    sre_parse = sre_parser()
+def _nested_repeat(items: Any, outer: tuple[int, int] | None, sre_parse: Any) -> str | None:
     # possessive repeats and atomic groups (Python 3.11+) cannot be backtracked into
     no_backtrack = tuple(op for op in (getattr(sre_parse, "POSSESSIVE_REPEAT", None),
                                        getattr(sre_parse, "ATOMIC_GROUP", None)) if op is not None)
@@ -85,13 +86,13 @@ def _nested_repeat(items: Any, outer: tuple[int, int] | None) -> str | None:
             unbounded = high == sre_parse.MAXREPEAT
             if outer is not None and many and (unbounded or outer[1] == sre_parse.MAXREPEAT):
                 return "a repeat inside a repeat: exponential backtracking on a near-miss"
-            found = _nested_repeat(body, (low, high) if many else outer)
+            found = _nested_repeat(body, (low, high) if many else outer, sre_parse)
         elif op is sre_parse.SUBPATTERN:
-            found = _nested_repeat(arg[-1], outer)
+            found = _nested_repeat(arg[-1], outer, sre_parse)
         elif op is sre_parse.BRANCH:
-            found = next((r for branch in arg[1] if (r := _nested_repeat(branch, outer))), None)
+            found = next((r for branch in arg[1] if (r := _nested_repeat(branch, outer, sre_parse))), None)
         elif op in (sre_parse.ASSERT, sre_parse.ASSERT_NOT):
-            found = _nested_repeat(arg[1], outer)
+            found = _nested_repeat(arg[1], outer, sre_parse)
         else:
             found = None
         if found:

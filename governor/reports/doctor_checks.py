@@ -243,7 +243,7 @@ def check_router() -> Check:
     from governor.config import load_config
     from governor.errors import ConfigError
     from governor.guards.pattern_time import SLOW_KEY, probe
-    from governor.policy.router import slow_reason
+    from governor.policy.router import PATTERN_KEYS, slow_reason
 
     try:
         router = load_config()["router"]
@@ -251,7 +251,7 @@ def check_router() -> Check:
         return Check("router patterns", "info", "not checked (budget.json invalid)")
     seen = _slow_on_prompts(SLOW_KEY)
     slow = []
-    for key in ("impl_verb", "breadth", "architecture"):
+    for key in PATTERN_KEYS:
         pattern = router[key]
         if reason := slow_reason(pattern) or seen.get(pattern):
             slow.append(f"router.{key}: {reason}; it is skipped (never matches) until rewritten")
