@@ -150,18 +150,13 @@ def test_unreadable_codex_rollouts_are_skipped_counted_and_logged_once() -> None
 
 def test_a_rollout_without_read_permission_is_skipped_as_a_user() -> None:
     import pwd
-    import shutil
     import subprocess
     import sys
 
     from tests.helpers import REPO_ROOT
-    from tests.test_hostile_memory import _user
+    from tests.test_hostile_memory import user_or_skip
 
-    user = _user()
-    if user is None or (os.geteuid() == 0 and shutil.which("setpriv") is None):
-        import pytest
-
-        pytest.skip("needs a non-root user: useradd and setpriv unavailable")
+    user = user_or_skip()
     good, _n = _hostile_codex_home()
     secret = good.with_name("rollout-secret.jsonl")
     secret.write_bytes(good.read_bytes())

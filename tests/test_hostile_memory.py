@@ -84,6 +84,20 @@ def _user() -> str | None:
     return name
 
 
+def user_or_skip() -> str:
+    """The unprivileged user these tests run governor as, or a skip naming what is missing: the user, or
+    read access to this checkout (a clone under a 0700 directory such as `mktemp -d` is out of its reach)."""
+    user = _user()
+    if user is None or (os.geteuid() == 0 and shutil.which("setpriv") is None):
+        pytest.skip("needs a non-root user: useradd and setpriv unavailable")
+    if os.geteuid() == 0:
+        probe = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "test", "-r",
+                 str(HOOKS_DIR / "post_tool_use.py")]
+        if subprocess.run(probe, capture_output=True).returncode != 0:
+            pytest.skip(f"user {user} cannot read this checkout ({REPO_ROOT}): a parent directory is private")
+    return user
+
+
 def _run_as(user: str, hook_payload: dict, env: dict[str, str]) -> subprocess.CompletedProcess:
     import json
 
@@ -97,9 +111,7 @@ def _run_as(user: str, hook_payload: dict, env: dict[str, str]) -> subprocess.Co
 @pytest.mark.parametrize("umask", [0o022, 0o000])
 @pytest.mark.parametrize("read_only", ["file 0444", "folder 0555"])
 def test_read_only_memory_is_respected_idempotently_as_a_user(read_only: str, umask: int, tmp_path: Path) -> None:
-    user = _user()
-    if user is None or (os.geteuid() == 0 and shutil.which("setpriv") is None):
-        pytest.skip("needs a non-root user: useradd and setpriv unavailable")
+    user = user_or_skip()
     path = memory_index()
     uid = pwd.getpwnam(user).pw_uid
     home = Path(os.environ["HOME"])
