@@ -71,8 +71,7 @@ def error_handler() -> Iterator[None]:
     except BrokenPipeError:  # `governor daily | head`: the reader left, nothing to say
         raise SystemExit(0) from None
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into one line
-        import sqlite3
-
+        from governor.fastsqlite import sqlite3
         from governor.log import log
         from governor.paths import log_path
 
@@ -94,8 +93,7 @@ RERUN_AFTER_REBUILD = frozenset(
 def _set_aside(exc: BaseException) -> bool:
     """A corrupt ledger (db.is_corrupt): moved aside, and salvaged into a new one now (its summary goes to
     stderr through db.on_recovery). False for any other error."""
-    import sqlite3
-
+    from governor.fastsqlite import sqlite3
     from governor.meter import db
 
     if not isinstance(exc, sqlite3.DatabaseError) or not db.is_corrupt(exc):

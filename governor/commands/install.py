@@ -64,11 +64,11 @@ def report(out: Outcome, label: str, dry_run: bool) -> None:
 def build_ledger() -> None:
     """The first scan of this week's transcripts, here (with a progress bar) rather than inside the
     first prompt's hook. Never fails the install: the hooks warm the ledger up by themselves too."""
-    import sqlite3
     import time
 
     from governor import config, paths
     from governor.errors import ConfigError
+    from governor.fastsqlite import sqlite3
     from governor.meter import budget_state, db, salvage
     from governor.reports.refresh import ingest_with_progress
 

@@ -43,8 +43,7 @@ def run(args: argparse.Namespace) -> int:
 def audit_summary(conn: Any, config: dict[str, Any], now: float) -> dict[str, Any]:
     """The projection audit brought up to date (lead moments reached, cycles reset) and summarised; a busy
     ledger only skips the update."""
-    import sqlite3
-
+    from governor.fastsqlite import sqlite3
     from governor.meter import budget_state, projection_audit
 
     state = budget_state.compute(conn, config, now)

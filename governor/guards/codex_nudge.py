@@ -7,10 +7,10 @@ brought up to date here by codex_refresh), no headroom verdict, the Codex lane d
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 
+from governor.fastsqlite import sqlite3
 from governor.guards import hook_state
 from governor.policy import router
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from governor import fastjson as json  # json without importing json (re, enum): hot path
+from governor.fastsqlite import sqlite3
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing costs ~3 ms (it imports re) per hook run

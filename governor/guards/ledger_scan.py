@@ -4,9 +4,8 @@ detached scan of guards.background_scan."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from governor import paths
+from governor.fastsqlite import sqlite3
 from governor.log import log
 from governor.meter import budget_state, db, ledger
 from governor.policy import pacing

@@ -11,10 +11,10 @@ Off the main thread (no SIGALRM there) the search is unbounded, as it was.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 
 from governor import fastjson as json  # json without importing json (re, enum): hot path
+from governor.fastsqlite import sqlite3
 from governor.log import log
 from governor.policy import router, router_literals
 

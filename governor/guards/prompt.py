@@ -10,10 +10,10 @@ nothing when there is nothing to say.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from governor.config import load_config
+from governor.fastsqlite import sqlite3
 from governor.guards import hook_state, refresh, run_check, run_gate
 from governor.log import log
 from governor.meter import budget_state, db, transcript

@@ -4,9 +4,8 @@ with the same budget and locking rules."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from governor import paths
+from governor.fastsqlite import sqlite3
 from governor.guards import background_scan
 from governor.guards.ledger_scan import full_scan_due, scan
 from governor.log import log

@@ -8,10 +8,10 @@ Non-human prompts and router.mode "off" leave no trace at all.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
 
+from governor.fastsqlite import sqlite3
 from governor.log import log
 from governor.policy import router
 

@@ -11,10 +11,10 @@ id and are counted at the parent's next check; its own steps (gated apart) hear 
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 
 from governor.config import load_config
+from governor.fastsqlite import sqlite3
 from governor.guards import hook_state, refresh, run_gate
 from governor.log import log
 from governor.meter import budget_state, db, transcript, usage

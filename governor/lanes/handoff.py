@@ -8,11 +8,11 @@ command (the working directory) from the file alone. Running Codex on a brief: h
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 
 from governor import fastjson as json  # json without importing json (re, enum): hot path
 from governor import paths
+from governor.fastsqlite import sqlite3
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing costs ~3 ms (it imports re) per hook run

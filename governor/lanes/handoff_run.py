@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypedDict
+
+from governor.fastsqlite import sqlite3
 
 
 class RunResult(TypedDict):

@@ -12,9 +12,9 @@ and rows that appear later keep it exact. docs/claude-code-transcripts.md has th
 from __future__ import annotations
 
 import os
-import sqlite3
 
 from governor import fastjson as json  # json without importing json (re, enum): hot path
+from governor.fastsqlite import sqlite3
 from governor.meter.transcript import Malformed, parse_timestamp
 
 TYPE_CHECKING = False

@@ -10,8 +10,7 @@ is added as a record at t_k for the growth since checkpoint k-1.
 
 from __future__ import annotations
 
-import sqlite3
-
+from governor.fastsqlite import sqlite3
 from governor.meter.account import COLUMNS, SOURCE
 from governor.policy.pricing import FAST
 

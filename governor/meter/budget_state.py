@@ -3,9 +3,9 @@ status line. Reads the ledger (official captures, local units), applies the pure
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 
+from governor.fastsqlite import sqlite3
 from governor.meter import official, rhythm_history, usage
 from governor.policy import calibrate, pacing, rhythm, windows
 from governor.policy.calibrate import Capture, Spent

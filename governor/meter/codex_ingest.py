@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from datetime import date, datetime, tzinfo
 from typing import Any
 
 from governor import paths, timeutil
+from governor.fastsqlite import sqlite3
 from governor.meter import codex, codex_limits, db, tail
 from governor.meter.codex import LimitSnapshot
 from governor.meter.codex_files import discover

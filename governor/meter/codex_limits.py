@@ -5,7 +5,7 @@ Light on purpose (sqlite3 only): the status line and the hooks import it, not co
 
 from __future__ import annotations
 
-import sqlite3
+from governor.fastsqlite import sqlite3
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing costs ~3 ms (it imports re) per hook run

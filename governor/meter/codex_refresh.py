@@ -10,10 +10,10 @@ something to read.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 
 from governor import paths
+from governor.fastsqlite import sqlite3
 from governor.log import log
 from governor.meter import db, tail
 from governor.meter.codex_files import discover

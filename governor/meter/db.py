@@ -7,11 +7,11 @@ an older schema it is moved aside and rebuilt by the next ingest; nothing of the
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Callable
 
 from governor import paths
+from governor.fastsqlite import sqlite3
 from governor.log import log
 from governor.policy import pricing
 

@@ -10,10 +10,10 @@ UPSERT, so file order, chunking, repeats and concurrent updaters cannot change t
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Callable
 
+from governor.fastsqlite import sqlite3
 from governor.log import log
 from governor.meter import db, tail
 from governor.meter.parse_pool import Job, _close, _parse_all

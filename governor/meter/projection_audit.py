@@ -9,10 +9,10 @@ to it), and marked so. The final figure is the cycle's spent fraction a second b
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from typing import Any
 
+from governor.fastsqlite import sqlite3
 from governor.meter import budget_state, db
 from governor.policy import pacing
 from governor.policy import projection_audit as audit

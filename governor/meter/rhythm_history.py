@@ -5,8 +5,8 @@ units ahead that the weekly projection uses."""
 from __future__ import annotations
 
 import math
-import sqlite3
 
+from governor.fastsqlite import sqlite3
 from governor.meter import usage
 from governor.policy import pricing, rhythm
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from governor import paths
+from governor.fastsqlite import sqlite3
 from governor.log import log
 from governor.meter import db
 

@@ -9,9 +9,9 @@ changed) and every `sync.export_minutes` for the export, bounded; both fail open
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 
+from governor.fastsqlite import sqlite3
 from governor.log import log
 from governor.meter import db
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 import stat
 import time
 
 from governor import fastjson as json  # json without importing json (re, enum): hot path
+from governor.fastsqlite import sqlite3
 from governor.meter import db, sync_files
 from governor.meter.machine import Machine
 

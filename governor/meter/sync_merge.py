@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import math
 import os
-import sqlite3
 import time
 
 from governor import fastjson as json  # json without importing json (re, enum): hot path
+from governor.fastsqlite import sqlite3
 from governor.log import log
 from governor.meter import db, sync_files, tail
 from governor.meter.machine import Machine

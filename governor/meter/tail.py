@@ -7,9 +7,9 @@ waits for its end), and a file that was replaced (new inode) or shrank is read a
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 
+from governor.fastsqlite import sqlite3
 from governor.fsutil import open_regular
 from governor.record import Record  # a NamedTuple without exec-compiling one per class
 

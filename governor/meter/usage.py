@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-import sqlite3
 
+from governor.fastsqlite import sqlite3
 from governor.meter import db
 from governor.policy import pricing, windows
 from governor.policy.pricing import Tokens

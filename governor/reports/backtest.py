@@ -7,11 +7,11 @@ each projection sees only the responses before its moment, and the rhythm only t
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from typing import Any
 
 from governor import fmt, timeutil
+from governor.fastsqlite import sqlite3
 from governor.meter import budget_state, rhythm_history, usage
 from governor.policy import pacing
 from governor.policy import projection_audit as audit

@@ -3,11 +3,11 @@ with tokens, weighted units, notional USD and the last official five-hour % seen
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from typing import Any
 
 from governor import fmt, timeutil
+from governor.fastsqlite import sqlite3
 from governor.meter import usage
 from governor.policy import blocks as blocks_policy
 from governor.policy import pricing

@@ -266,7 +266,8 @@ def check_router() -> Check:
 def _slow_on_prompts(key: str) -> dict[str, str]:
     """{pattern: reason} the prompt hook recorded in the ledger's meta (read-only; {} without a ledger)."""
     import json
-    import sqlite3
+
+    from governor.fastsqlite import sqlite3
 
     path = paths.ledger_path()
     if not os.path.exists(path):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 
 from governor import paths
+from governor.fastsqlite import sqlite3
 from governor.meter import db
 from governor.reports.doctor_checks import Check
 

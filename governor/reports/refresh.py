@@ -4,13 +4,13 @@ Codex rollouts once that lane is ingested), with a progress bar on a TTY for lon
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 import time
 from typing import Any
 
 from governor import paths
 from governor.config import load_config
+from governor.fastsqlite import sqlite3
 from governor.meter import ledger, salvage
 
 
