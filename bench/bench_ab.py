@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import shutil
 import sqlite3
 import statistics
@@ -50,6 +51,16 @@ def site_hooks(venv: str) -> str:
     return out.stdout.strip()
 
 
+def installed_commands(venv: str) -> dict[str, list[str]]:
+    """The hook and status-line command lines `governor install` would write for this venv, as argv
+    (the interpreter flags it chose included): what Claude Code runs."""
+    out = subprocess.run([os.path.join(venv, "bin", "python"), "-c",
+                          "import json; from governor.wiring import installer; w = installer.claude_wiring(); "
+                          "print(json.dumps({**{e: g['hooks'][0]['command'] for e, g in w.groups.items()}, "
+                          "'statusLine': w.status_line}))"], capture_output=True, text=True, check=True, cwd="/")
+    return {event: shlex.split(command, comments=True) for event, command in json.loads(out.stdout).items()}
+
+
 def run(cmd: list[str], env: dict[str, str], stdin: bytes | None = None) -> tuple[float, float]:
     """(wall s, CPU s) of one run; raises if it fails."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -67,6 +78,7 @@ class Side:
         self.name, self.python = name, os.path.join(venv, "bin", "python")
         self.governor = os.path.join(venv, "bin", "governor")
         self.hooks = site_hooks(venv)
+        self.commands = installed_commands(venv)
         self.home = tempfile.mkdtemp(prefix=f"gov-ab-{name}-")
         base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GOVERNOR_HOME")}
         self.env = {**base, "GOVERNOR_HOME": self.home, "CLAUDE_CONFIG_DIR": corpus, "HOME": self.home,
@@ -117,26 +129,27 @@ def main() -> None:
             shutil.rmtree(cold_home)
     for side in sides:  # the ledgers the warm runs use, built as `governor install` does
         run([side.governor, "daily", "--json"], side.env)
-        run([side.python, os.path.join(side.hooks, "user_prompt_submit.py")], side.env, prompt)
+        run(side.commands["UserPromptSubmit"], side.env, prompt)
     for i in range(args.runs):
         append_turn(args.corpus, 20_000 + i)  # each side reads the same new turn
         for side in (sides if i % 2 == 0 else sides[::-1]):
             side.measure("bare python -c pass", [side.python, "-c", "pass"])
+            side.measure("bare python -S -c pass (no site module)", [side.python, "-S", "-c", "pass"])
             expire_full_scan(side.home)
-            side.measure("prompt hook (full scan)", [side.python, os.path.join(side.hooks, "user_prompt_submit.py")],
+            side.measure("prompt hook (full scan)", side.commands["UserPromptSubmit"],
                          prompt)
             if side.detached_scan:
                 wait_for_scan(side.home)
                 expire_full_scan(side.home)
                 side.measure("full scan, detached process", [side.python, "-c", DETACHED_SCAN])
-            side.measure("prompt hook (warm)", [side.python, os.path.join(side.hooks, "user_prompt_submit.py")],
+            side.measure("prompt hook (warm)", side.commands["UserPromptSubmit"],
                          prompt)
-            side.measure("status line (warm)", [side.python, os.path.join(side.hooks, "statusline.py")], status)
+            side.measure("status line (warm)", side.commands["statusLine"], status)
             if args.codex_home:
                 side.measure("prompt hook, hand-off prompt (warm)",
-                             [side.python, os.path.join(side.hooks, "user_prompt_submit.py")], handoff)
+                             side.commands["UserPromptSubmit"], handoff)
             expire_run_check(side.home)
-            side.measure("run check due (PostToolBatch)", [side.python, os.path.join(side.hooks, "post_tool_batch.py")],
+            side.measure("run check due (PostToolBatch)", side.commands["PostToolBatch"],
                          batch)
     print(f"machine: {machine()}; runs {args.runs}, cold runs {args.cold_runs}; corpus {args.corpus}")
     print("| measure | base wall ms | new wall ms | wall ratio | base CPU ms | new CPU ms | CPU ratio |")

@@ -9,6 +9,8 @@ if os.environ.get("GOVERNOR_DISABLE", "") not in ("", "0"):  # kill switch: befo
 _root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.exists(os.path.join(_root, "governor", "__init__.py")):  # a checkout without install
     sys.path.insert(0, _root)
+elif sys.flags.no_site:  # `python -S`: installed so when governor and its dependencies share one directory
+    sys.path.append(os.path.dirname(_root))  # that site-packages, without site's .pth files (~2 ms a run)
 from governor.guards.runtime import run_and_exit  # noqa: E402
 
 run_and_exit("SessionStart")

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -95,3 +98,88 @@ def test_fresh_venv_install_wires_commands_that_run(venv: Path, tmp_path: Path) 
         assert proc.returncode == 0, proc.stderr
     removed = run(str(venv / "bin" / "governor"), "uninstall", "--settings", str(settings_path), env=env)
     assert removed.returncode == 0 and not settings_path.exists()
+
+
+def _closure(name: str) -> list[metadata.Distribution]:
+    """The running interpreter's distributions governor needs: itself excluded, extras skipped."""
+    found: dict[str, metadata.Distribution] = {}
+    todo = [name]
+    while todo:
+        dist = metadata.distribution(todo.pop())
+        for requirement in dist.requires or []:
+            dep = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
+            if dep and "extra ==" not in requirement.replace("'", '"').replace('"', ""):
+                key = re.sub(r"[-_.]+", "-", dep.group(0)).lower()
+                if key not in found:
+                    try:
+                        found[key] = metadata.distribution(dep.group(0))
+                    except metadata.PackageNotFoundError:
+                        continue  # a marker excludes this interpreter
+                    todo.append(dep.group(0))
+    return list(found.values())
+
+
+@pytest.fixture(scope="module")
+def own_site_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv as pip or pipx makes it: no system site packages, governor and every dependency in its own
+    site-packages (the dependencies copied file by file from the running interpreter's installs)."""
+    if subprocess.run([sys.executable, "-c", "import wheel, setuptools"]).returncode:
+        pytest.skip("needs setuptools and wheel in the running interpreter (the build requirements)")
+    base = tmp_path_factory.mktemp("own-site")
+    src = base / "src"
+    shutil.copytree(REPO_ROOT, src, ignore=IGNORE)
+    env = base / "env"
+    made = run(sys.executable, "-m", "venv", "--without-pip", str(env))
+    assert made.returncode == 0, made.stderr
+    target = next((env / "lib").glob("python3*/site-packages"))
+    for dist in _closure("token-budget-governor"):
+        for file in dist.files or []:
+            if file.parts[0] == ".." or file.suffix == ".pyc":
+                continue
+            dest = target / file
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(Path(str(dist.locate_file(file))), dest)
+    wheels = base / "wheels"  # built here: the new venv has no build backend, and a wheel installs without one
+    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "--quiet",
+                "-w", str(wheels), str(src))
+    assert built.returncode == 0, built.stderr
+    pip = run(sys.executable, "-m", "pip", "--python", str(env / "bin" / "python"), "install", "--no-deps",
+              "--no-index", "--quiet", str(next(wheels.glob("*.whl"))))
+    assert pip.returncode == 0, pip.stderr
+    return env
+
+
+def test_a_venv_holding_every_dependency_gets_python_s_commands_that_answer_as_the_plain_ones(
+        own_site_venv: Path, tmp_path: Path) -> None:
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "NO_COLOR": "1"}
+    settings_path = tmp_path / "settings.json"
+    result = run(str(own_site_venv / "bin" / "governor"), "install", "--settings", str(settings_path), env=env,
+                 cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(settings_path.read_text())
+    site = next((own_site_venv / "lib").glob("python3*/site-packages"))
+    python = own_site_venv / "bin" / "python"
+    assert doc["statusLine"]["command"] == f"{python} -S {site / 'governor' / '_hooks' / 'statusline.py'} # governor"
+    transcript = tmp_path / "session.jsonl"
+    shutil.copy(REPO_ROOT / "tests" / "fixtures" / "claude" / "transcript-2.1.328-write-bash.jsonl", transcript)
+    commands = [(event, handler["command"], {"session_id": "venv-s", "transcript_path": str(transcript),
+                                             "cwd": str(tmp_path), "hook_event_name": event, **PAYLOADS[event]})
+                for event, _group, handler in gs.governor_handlers(doc)]
+    commands.append(("statusLine", doc["statusLine"]["command"], {
+        "session_id": "venv-s", "transcript_path": str(transcript), "cwd": str(tmp_path),
+        "rate_limits": {"seven_day": {"used_percentage": 41, "resets_at": int(time.time()) + 3 * 86400}}}))
+    for event, command, payload in commands:
+        assert command.startswith(f"{python} -S "), command
+        answers = []
+        for flags, state in ((" -S ", "fast"), (" ", "plain")):  # each in its own fresh state: no once-only advice
+            home = tmp_path / f"{event}-{state}"
+            home.mkdir()
+            proc = run("sh", "-c", command.replace(" -S ", flags, 1), input=json.dumps(payload),
+                       env={**env, "GOVERNOR_HOME": str(home)}, cwd=str(tmp_path))
+            assert proc.returncode == 0 and not proc.stderr, (event, state, proc.stderr)
+            log = home / "governor.log"
+            assert not log.exists() or "Traceback" not in log.read_text(), (event, state, log.read_text())
+            answers.append(proc.stdout)
+        assert answers[0] == answers[1], event
+        if event == "statusLine":
+            assert answers[0].startswith("wk 41% official"), answers[0]

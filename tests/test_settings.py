@@ -105,6 +105,24 @@ def test_a_moved_venv_is_updated_in_place_not_duplicated() -> None:
     assert "PostToolUse: updated" in moved.actions
 
 
+def test_an_install_that_can_skip_site_runs_every_script_with_python_s_and_replaces_the_old_entries() -> None:
+    hooks = "/venv/lib/python3.11/site-packages/governor/_hooks"
+    fast = gs.claude_wiring("/venv/bin/python", hooks, skip_site=True)
+    assert {event: group["hooks"][0]["command"] for event, group in fast.groups.items()} == {
+        "UserPromptSubmit": f"/venv/bin/python -S {hooks}/user_prompt_submit.py # governor",
+        "PostToolUse": f"/venv/bin/python -S {hooks}/post_tool_use.py # governor",
+        "PostToolBatch": f"/venv/bin/python -S {hooks}/post_tool_batch.py # governor",
+        "SessionStart": f"/venv/bin/python -S {hooks}/session_start.py # governor",
+    }
+    assert fast.status_line == f"/venv/bin/python -S {hooks}/statusline.py # governor"
+    assert gs.codex_wiring("/venv/bin/python", hooks, skip_site=True).groups["UserPromptSubmit"]["hooks"][0][
+        "command"] == f"/venv/bin/python -S {hooks}/codex_user_prompt_submit.py # governor"
+    upgraded = gs.install_doc(gs.install_doc({}, WIRING).doc, fast)  # an older install's commands, no -S
+    assert governor_entry_counts(upgraded.doc) == dict.fromkeys(OUR_EVENTS, 1)
+    assert upgraded.doc["statusLine"]["command"] == fast.status_line
+    assert gs.is_governor_command(f"python3 -S {hooks}/post_tool_use.py")  # hand-written, no marker
+
+
 def test_commands_survive_spaces_and_quotes_in_paths() -> None:
     wiring = gs.claude_wiring("/Users/J O'Neil/venv/bin/python", "/Users/J O'Neil/hooks")
     cmd = wiring.groups["SessionStart"]["hooks"][0]["command"]

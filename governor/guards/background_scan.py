@@ -53,7 +53,9 @@ def start_pending() -> None:
         code = (f"import sys; sys.path.insert(0, {root!r}); "  # the same governor, installed or a checkout
                 f"from governor.guards import background_scan as b; b.main({event!r}, {lock})")
         quiet = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
-        os.posix_spawn(sys.executable, [sys.executable, "-c", code], os.environ, file_actions=quiet, setsid=True)
+        flags = ["-S"] if sys.flags.no_site else []  # a hook run with -S: `root` holds governor and its dependencies
+        os.posix_spawn(sys.executable, [sys.executable, *flags, "-c", code], os.environ, file_actions=quiet,
+                       setsid=True)
     except Exception as exc:  # noqa: BLE001 - fail open: the next prompt asks again
         log(f"{event}: background scan not started: {type(exc).__name__}: {exc}", exc)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from governor.errors import SettingsError
 from governor.wiring import settings_file, settings_merge
 
 SCOPES = ("user", "project", "local")
+_REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # PEP 508: the name before any extras or marker
+_REQUIREMENT_NAME_SEPARATORS = re.compile(r"[-_.]+")
 
 
 @dataclass
@@ -56,12 +59,49 @@ def python() -> str:
     return os.path.abspath(sys.executable)
 
 
+DISTRIBUTION = "token-budget-governor"
+
+
+def hooks_skip_site() -> bool:
+    """Whether the hook commands can run `python -S`: the scripts are an installed package's
+    (site-packages/governor/_hooks) and governor and every dependency it needs were installed into that
+    same directory (a pip or pipx venv), which is all the scripts add to sys.path under -S. A checkout, an
+    editable install or a dependency from another directory (--system-site-packages, --user) keeps the site
+    module."""
+    from importlib import metadata
+
+    hooks = hooks_dir()
+    if os.path.basename(hooks) != "_hooks":
+        return False
+    site_dir = os.path.realpath(os.path.dirname(os.path.dirname(hooks)))
+    todo, seen = [DISTRIBUTION], set()
+    while todo:
+        name = todo.pop()
+        key = _REQUIREMENT_NAME_SEPARATORS.sub("-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        dist = next(iter(metadata.distributions(name=name, path=[site_dir])), None)
+        if dist is None:
+            try:
+                metadata.distribution(name)
+            except metadata.PackageNotFoundError:
+                if name != DISTRIBUTION:
+                    continue  # not installed anywhere: a requirement whose marker excludes this interpreter
+            return False  # installed, but not in governor's directory
+        for requirement in dist.requires or []:
+            head = _REQUIREMENT_NAME.match(requirement)
+            if head and "extra ==" not in requirement.replace('"', "").replace("'", ""):
+                todo.append(head.group(0))
+    return True
+
+
 def claude_wiring() -> settings_merge.Wiring:
-    return settings_merge.claude_wiring(python(), hooks_dir())
+    return settings_merge.claude_wiring(python(), hooks_dir(), hooks_skip_site())
 
 
 def codex_wiring() -> settings_merge.Wiring:
-    return settings_merge.codex_wiring(python(), hooks_dir())
+    return settings_merge.codex_wiring(python(), hooks_dir(), hooks_skip_site())
 
 
 def plugin_wiring() -> settings_merge.Wiring:

@@ -59,14 +59,18 @@ class Change:
     restored: str | None = None  # uninstall: status-line command handed back
 
 
-def hook_command(python: str, script: str) -> str:
-    return f"{shlex.quote(python)} {shlex.quote(script)} {MARKER}"
+def hook_command(python: str, script: str, skip_site: bool = False) -> str:
+    """`python [-S] script # governor`. With -S the interpreter skips the site module (its .pth files cost
+    ~2 ms a run) and the script adds its own site-packages: only for a layout where that is enough
+    (installer.hooks_skip_site)."""
+    flag = " -S" if skip_site else ""
+    return f"{shlex.quote(python)}{flag} {shlex.quote(script)} {MARKER}"
 
 
-def statusline_command(python: str, hooks_dir: str) -> str:
+def statusline_command(python: str, hooks_dir: str, skip_site: bool = False) -> str:
     """A script, not `-m governor`: works from a checkout, and a project's own `governor/` in the
     working directory cannot shadow the package."""
-    return hook_command(python, os.path.join(hooks_dir, "statusline.py"))
+    return hook_command(python, os.path.join(hooks_dir, "statusline.py"), skip_site)
 
 
 def _group(event: str, matcher: str | None, command: str) -> dict[str, Any]:
@@ -75,16 +79,17 @@ def _group(event: str, matcher: str | None, command: str) -> dict[str, Any]:
     return group
 
 
-def _groups(python: str, hooks_dir: str, table: tuple[tuple[str, str | None, str], ...]) -> dict[str, Any]:
-    return {ev: _group(ev, m, hook_command(python, os.path.join(hooks_dir, s))) for ev, m, s in table}
+def _groups(python: str, hooks_dir: str, table: tuple[tuple[str, str | None, str], ...],
+            skip_site: bool) -> dict[str, Any]:
+    return {ev: _group(ev, m, hook_command(python, os.path.join(hooks_dir, s), skip_site)) for ev, m, s in table}
 
 
-def claude_wiring(python: str, hooks_dir: str) -> Wiring:
-    return Wiring(_groups(python, hooks_dir, CLAUDE_HOOKS), statusline_command(python, hooks_dir))
+def claude_wiring(python: str, hooks_dir: str, skip_site: bool = False) -> Wiring:
+    return Wiring(_groups(python, hooks_dir, CLAUDE_HOOKS, skip_site), statusline_command(python, hooks_dir, skip_site))
 
 
-def codex_wiring(python: str, hooks_dir: str) -> Wiring:
-    return Wiring(_groups(python, hooks_dir, CODEX_HOOKS))
+def codex_wiring(python: str, hooks_dir: str, skip_site: bool = False) -> Wiring:
+    return Wiring(_groups(python, hooks_dir, CODEX_HOOKS, skip_site))
 
 
 # The Claude Code plugin runs the same table through its shim (plugin/hook.sh), which finds governor's
