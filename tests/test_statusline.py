@@ -58,6 +58,28 @@ def test_rate_limits_are_captured_and_shown_as_official() -> None:
     assert len(captures()) == 2
 
 
+def test_a_redraw_with_unchanged_figures_writes_nothing_until_the_reading_is_half_a_minute_old() -> None:
+    payload = status_payload({"seven_day": window(61)})
+    assert only_line(run_statusline(payload)).startswith("wk 61% official")
+    ledger = Path(os.environ["GOVERNOR_HOME"]) / "ledger.sqlite3"
+    (stamp,), = ledger_rows("SELECT captured_at FROM captures")
+    stored = ledger.read_bytes()
+    assert only_line(run_statusline(payload)).startswith("wk 61% official")
+    assert ledger_rows("SELECT captured_at FROM captures") == [(stamp,)]  # not refreshed: nothing written
+    assert ledger.read_bytes() == stored
+    conn = sqlite3.connect(ledger)
+    with conn:
+        conn.execute("UPDATE captures SET captured_at = captured_at - 31")  # the reading is now 31 s old
+    conn.close()
+    before = time.time()
+    assert only_line(run_statusline(payload)).startswith("wk 61% official")
+    (refreshed,), = ledger_rows("SELECT captured_at FROM captures")
+    assert refreshed >= before
+    changed = status_payload({"seven_day": window(62)})  # a new figure is stored at once, whatever its age
+    assert only_line(run_statusline(changed)).startswith("wk 62% official")
+    assert [pct for pct, in ledger_rows("SELECT used_pct FROM captures ORDER BY captured_at")] == [61.0, 62.0]
+
+
 def test_without_rate_limits_the_line_is_a_local_estimate() -> None:
     line = only_line(run_statusline(status_payload(None)))
     assert line.startswith("wk 0% local est. → 0% at reset")

@@ -1,18 +1,20 @@
 """Official usage figures: captures from the status line's `rate_limits`, Claude Code's cached
 `/usage` numbers in .claude.json (read, never written) and manual `governor calibrate` entries.
 
-A capture whose value is unchanged only refreshes its time, so the table holds one row per change.
+A capture whose value is unchanged only refreshes its time, so the table holds one row per change. The
+status line refreshes an unchanged reading at most every `refresh_after_s` (REFRESH_S or a quarter of
+the fresh window): most redraws then write nothing, and a write transaction costs a redraw ~0.7 ms.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import sqlite3
 from datetime import datetime
 
 from governor import fastjson as json  # json without importing json (re, enum): hot path
 from governor import paths
+from governor.fastsqlite import sqlite3
 from governor.meter import db
 from governor.policy import windows
 from governor.policy.calibrate import Capture, valid_used_pct
@@ -29,10 +31,12 @@ MAX_RESET_AHEAD_S = 8 * 86400
 MAX_NAME_CHARS = 64
 MAX_WINDOWS = 16  # Claude Code reports two or three; a payload of thousands costs a query each
 CLAUDE_JSON_MAX_BYTES = 64 * 1024 * 1024
+REFRESH_S = 30.0  # the status line's longest gap between refreshes of an unchanged reading's time
 
 
-def record(conn: sqlite3.Connection, capture: Capture) -> bool:
-    """Store a capture (used_pct already validated). Returns True if stored or refreshed."""
+def record(conn: sqlite3.Connection, capture: Capture, refresh_after_s: float = 0.0) -> bool:
+    """Store a capture (used_pct already validated). Returns True if stored or refreshed. An unchanged
+    reading's time is refreshed only once it is `refresh_after_s` old."""
     last = conn.execute(
         "SELECT id, used_pct, resets_at, captured_at FROM captures WHERE window=? AND machine IS NULL"
         " ORDER BY captured_at DESC LIMIT 1",  # this machine's own (another's, merged by sync, stays theirs)
@@ -50,6 +54,8 @@ def record(conn: sqlite3.Connection, capture: Capture) -> bool:
         and _same_reset(last[2], capture.resets_at)
         and last[3] <= capture.captured_at
     ):
+        if capture.captured_at - last[3] < refresh_after_s:
+            return False
         conn.execute(
             "UPDATE captures SET captured_at=?, source=?, session_id=? WHERE id=?",
             (capture.captured_at, capture.source, capture.session, last[0]),
@@ -130,14 +136,15 @@ def _epoch(value: Any) -> float | None:
 
 
 def record_rate_limits(
-    conn: sqlite3.Connection, rate_limits: Any, now: float, session: str | None, source: str = "statusline"
+    conn: sqlite3.Connection, rate_limits: Any, now: float, session: str | None, source: str = "statusline",
+    refresh_after_s: float = 0.0,
 ) -> list[Capture]:
     """Captures from the status line's `rate_limits` object (0-100 scale, epoch-second resets)."""
-    return record_body(conn, rate_limits, now, source, session)
+    return record_body(conn, rate_limits, now, source, session, refresh_after_s)
 
 
-def record_body(conn: sqlite3.Connection, body: Any, captured_at: float, source: str, session: str | None
-                ) -> list[Capture]:
+def record_body(conn: sqlite3.Connection, body: Any, captured_at: float, source: str, session: str | None,
+                refresh_after_s: float = 0.0) -> list[Capture]:
     """Every window of a usage body (status-line `rate_limits` or .claude.json's `utilization`): its named
     windows ({used_percentage|utilization, resets_at}), its `limits[]` rows (a model-scoped week only
     appears there) and its `extra_usage`. A named window wins over a `limits[]` row for the same id."""
@@ -156,16 +163,19 @@ def record_body(conn: sqlite3.Connection, body: Any, captured_at: float, source:
             if capture is not None:
                 found[name] = capture
         if display is not None:
-            remember_label(conn, name, display, captured_at)
-    record_extra(conn, body.get("extra_usage"), captured_at, source)
-    return [c for c in found.values() if record(conn, c)]
+            remember_label(conn, name, display, captured_at, refresh_after_s)
+    record_extra(conn, body.get("extra_usage"), captured_at, source, refresh_after_s)
+    return [c for c in found.values() if record(conn, c, refresh_after_s)]
 
 
-def remember_label(conn: sqlite3.Connection, window: str, display_name: str, seen_at: float) -> None:
-    """Keep a scoped window's display name (the newest seen), so reports name it as /usage does."""
+def remember_label(conn: sqlite3.Connection, window: str, display_name: str, seen_at: float,
+                   refresh_after_s: float = 0.0) -> None:
+    """Keep a scoped window's display name (the newest seen), so reports name it as /usage does; the same
+    name's time is refreshed once it is `refresh_after_s` old."""
     conn.execute("INSERT INTO window_labels VALUES(?,?,?) ON CONFLICT(window) DO UPDATE SET"
                  " display_name=excluded.display_name, seen_at=excluded.seen_at"
-                 " WHERE excluded.seen_at >= seen_at", (window, display_name, seen_at))
+                 " WHERE excluded.seen_at >= seen_at AND (excluded.display_name IS NOT display_name"
+                 " OR excluded.seen_at >= seen_at + ?)", (window, display_name, seen_at, refresh_after_s))
 
 
 LIMIT_KINDS = {"session": windows.FIVE_HOUR, "weekly_all": windows.WEEKLY}
@@ -204,9 +214,11 @@ def _amount(value: Any) -> float | None:
     return float(value)
 
 
-def record_extra(conn: sqlite3.Connection, extra: Any, captured_at: float, source: str) -> bool:
+def record_extra(conn: sqlite3.Connection, extra: Any, captured_at: float, source: str,
+                 refresh_after_s: float = 0.0) -> bool:
     """Store an `extra_usage` reading ({is_enabled, monthly_limit, used_credits, utilization, currency});
-    an unchanged one only refreshes its time. False when absent or not that shape."""
+    an unchanged one only refreshes its time, once it is `refresh_after_s` old. False when absent or not
+    that shape."""
     if not isinstance(extra, dict) or not isinstance(extra.get("is_enabled"), bool):
         return False
     currency = extra.get("currency")
@@ -218,6 +230,8 @@ def record_extra(conn: sqlite3.Connection, extra: Any, captured_at: float, sourc
     if last and last[6] > captured_at:
         return False  # an older reading than the one kept
     if last and tuple(last[1:6]) == values:
+        if captured_at - last[6] < refresh_after_s:
+            return False
         conn.execute("UPDATE extra_usage SET captured_at=?, source=? WHERE id=?", (captured_at, source, last[0]))
         return True
     conn.execute("INSERT INTO extra_usage(captured_at, source, is_enabled, monthly_limit, used_credits,"

@@ -12,10 +12,10 @@ Hot path: main.py calls run_fast() before building the argparse tree; only light
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 import time
 
+from governor.fastsqlite import sqlite3
 from governor.log import log
 from governor.paths import kill_switch_on
 
@@ -248,7 +248,9 @@ def update_ledger(conn: sqlite3.Connection, payload: dict[str, Any], config: dic
     session = session if isinstance(session, str) and session else None
     try:
         with db.transaction(conn):
-            official.record_rate_limits(conn, payload.get("rate_limits"), now, session)
+            fresh_s = float(config["calibration"]["fresh_minutes"]) * 60
+            official.record_rate_limits(conn, payload.get("rate_limits"), now, session,
+                                        refresh_after_s=min(official.REFRESH_S, fresh_s / 4))
             max_age = float(config["calibration"]["claude_json_max_age_minutes"])
             official.import_claude_json(conn, now, max_age)
         ingest_session(conn, payload.get("transcript_path"))
