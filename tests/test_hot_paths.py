@@ -25,8 +25,10 @@ HEAVY = ("pydantic", "pydantic_core", "dataclasses", "inspect", "msgspec", "file
 SESSION = "sess-hot"
 # Stdlib modules a steady hook does without (issue 21): typing is for annotations only, and json (which
 # imports re, enum and functools) is replaced by governor.fastjson. The prompt hook still needs re (the
-# router's patterns).
-NOT_ON_PATH = ("typing", "json", "re", "enum", "contextlib")
+# router's patterns). The sqlite3 package is replaced by its C module (governor.fastsqlite).
+NOT_ON_PATH = ("typing", "json", "re", "enum", "contextlib", "sqlite3")
+# What only an ingest of the session needs (the prompt hook and the run check), not the status line's run share.
+INGEST_GUARD = ("governor.guards.refresh", "governor.guards.ledger_scan", "governor.guards.background_scan")
 # Without `site`: an editable install's .pth finder imports re, fnmatch and more at start-up, which would hide
 # them from every check here. The hook scripts find the checkout themselves; the dependencies (pydantic, for
 # the first run's config validation) come from site-packages on PYTHONPATH, without its .pth files.
@@ -91,7 +93,7 @@ def prompt_payload(transcript: Path, prompt: str = "add a docstring to utils.py"
 def test_prompt_hook_steady_state(warm_session: Path) -> None:
     imported_by("user_prompt_submit.py", prompt_payload(warm_session))  # first prompt: full scan, config cache
     mods = imported_by("user_prompt_submit.py", prompt_payload(warm_session))
-    assert "governor.meter.budget_state" in mods and "sqlite3" in mods  # the prompt guard ran
+    assert "governor.meter.budget_state" in mods and "_sqlite3" in mods  # the prompt guard ran
     assert "governor.policy.router" in mods  # classified, by the patterns' literals alone
     assert heavy(mods) == []
     assert unneeded(mods, NOT_ON_PATH) == []
@@ -129,6 +131,7 @@ def test_status_line_with_a_codex_reading(warm_session: Path) -> None:
     assert "governor.meter.codex_limits" in mods and "governor.statusline.render" in mods
     assert heavy(mods) == []
     assert unneeded(mods) == []
+    assert unneeded(mods, INGEST_GUARD) == []
 
 
 def test_session_start_hook(warm_session: Path) -> None:
@@ -169,7 +172,7 @@ def test_post_tool_batch_with_no_check_due(warm_session: Path) -> None:
     run_gate.schedule(SESSION, time.time() + 600)
     mods = imported_by("post_tool_batch.py", batch_payload(warm_session))
     assert heavy(mods) == [] and "governor.guards.runtime" not in mods and "json" not in mods  # the stamp alone
-    assert "sqlite3" not in mods
+    assert "_sqlite3" not in mods
 
 
 def test_post_tool_batch_with_a_check_due(warm_session: Path) -> None:
@@ -178,7 +181,7 @@ def test_post_tool_batch_with_a_check_due(warm_session: Path) -> None:
     imported_by("post_tool_batch.py", batch_payload(warm_session))  # the first check: full scan, config cache
     run_gate.schedule(SESSION, 0)
     mods = imported_by("post_tool_batch.py", batch_payload(warm_session))
-    assert "governor.meter.budget_state" in mods and "sqlite3" in mods  # the run check ran
+    assert "governor.meter.budget_state" in mods and "_sqlite3" in mods  # the run check ran
     assert heavy(mods) == []
     assert unneeded(mods) == []
 

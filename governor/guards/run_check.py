@@ -15,7 +15,7 @@ import time
 
 from governor.config import load_config
 from governor.fastsqlite import sqlite3
-from governor.guards import hook_state, refresh, run_gate
+from governor.guards import hook_state, run_gate
 from governor.log import log
 from governor.meter import budget_state, db, transcript, usage
 from governor.policy import pacing, run_pacing
@@ -152,6 +152,8 @@ def handle(payload: dict[str, Any]) -> HookResult | None:
     run_gate.schedule(str(gate), now + float(config["pacing"]["run_check_seconds"]))
     if not config["pacing"]["enabled"] or (agent_id and config["pacing"]["hard_clamp_at"] is None):
         return None
+    from governor.guards import refresh  # here, not at the top: the status line's run_share never ingests
+
     conn = db.connect(busy_ms=refresh.INGEST_BUSY_MS)
     try:
         window = refresh.refresh_ledger(conn, config, now, path, event="PostToolBatch")
