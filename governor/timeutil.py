@@ -4,8 +4,9 @@ stay correct across DST changes)."""
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from governor.fastdatetime import date, datetime, timedelta, timezone, tzinfo
 
 
 def local_zone() -> tzinfo:

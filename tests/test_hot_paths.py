@@ -25,8 +25,9 @@ HEAVY = ("pydantic", "pydantic_core", "dataclasses", "inspect", "msgspec", "file
 SESSION = "sess-hot"
 # Stdlib modules a steady hook does without (issue 21): typing is for annotations only, and json (which
 # imports re, enum and functools) is replaced by governor.fastjson. The prompt hook still needs re (the
-# router's patterns). The sqlite3 package is replaced by its C module (governor.fastsqlite).
-NOT_ON_PATH = ("typing", "json", "re", "enum", "contextlib", "sqlite3")
+# router's patterns). The sqlite3 and datetime packages are replaced by their C modules (governor.fastsqlite,
+# governor.fastdatetime); the hook runtime imports its guard without importlib (which imports warnings).
+NOT_ON_PATH = ("typing", "json", "re", "enum", "contextlib", "sqlite3", "datetime", "importlib", "warnings")
 # What only an ingest of the session needs (the prompt hook and the run check), not the status line's run share.
 INGEST_GUARD = ("governor.guards.refresh", "governor.guards.ledger_scan", "governor.guards.background_scan")
 # Without `site`: an editable install's .pth finder imports re, fnmatch and more at start-up, which would hide

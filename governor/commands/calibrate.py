@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import datetime
 from typing import Any
 
 from governor import fmt
+from governor.fastdatetime import datetime
 from governor.meter import budget_state, db, official
 from governor.policy import pacing_messages
 from governor.policy.calibrate import Capture

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
-from datetime import datetime, timedelta
 from typing import Any
 
 from governor import fmt, timeutil
+from governor.fastdatetime import datetime, timedelta
 from governor.reports import tables
 
 DECISIONS = ("handoff", "hold", "skipped", "pass")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import datetime
 
+from governor.fastdatetime import datetime
 from governor.fastsqlite import sqlite3
 from governor.log import log
 from governor.policy import router

@@ -7,7 +7,6 @@ event so each hook pays only for its own code.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
@@ -77,7 +76,8 @@ def run(event: str) -> int:
     try:
         payload = read_payload(sys.stdin)
         module_name, func_name = GUARDS[event].split(":")
-        handler = getattr(importlib.import_module(module_name), func_name)
+        # __import__ with a fromlist returns the guard module itself; importlib would import warnings too
+        handler = getattr(__import__(module_name, fromlist=[func_name]), func_name)
         result = handler(payload)
         if result and result.get("stop_reason"):
             sys.stderr.write(result["stop_reason"][:MAX_FIELD_CHARS] + "\n")

@@ -3,8 +3,7 @@ status line. Reads the ledger (official captures, local units), applies the pure
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
+from governor.fastdatetime import datetime, timedelta
 from governor.fastsqlite import sqlite3
 from governor.meter import official, rhythm_history, usage
 from governor.policy import calibrate, pacing, rhythm, windows

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, datetime, tzinfo
 from typing import Any
 
 from governor import paths, timeutil
+from governor.fastdatetime import date, datetime, tzinfo
 from governor.fastsqlite import sqlite3
 from governor.meter import codex, codex_limits, db, tail
 from governor.meter.codex import LimitSnapshot

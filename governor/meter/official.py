@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 import os
-from datetime import datetime
 
 from governor import fastjson as json  # json without importing json (re, enum): hot path
 from governor import paths
+from governor.fastdatetime import datetime
 from governor.fastsqlite import sqlite3
 from governor.meter import db
 from governor.policy import windows

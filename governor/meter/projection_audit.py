@@ -9,9 +9,9 @@ to it), and marked so. The final figure is the cycle's spent fraction a second b
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
+from governor.fastdatetime import timedelta
 from governor.fastsqlite import sqlite3
 from governor.meter import budget_state, db
 from governor.policy import pacing

@@ -48,7 +48,7 @@ def history(conn: sqlite3.Connection, config: dict[str, Any], cycle_start: float
 def _zone(config: dict[str, Any]) -> Any:
     name = str(config["week"]["resets"].get("zone", "UTC"))
     if name.upper() == "UTC":
-        from datetime import timezone
+        from governor.fastdatetime import timezone
 
         return timezone.utc
     import zoneinfo  # only with an override in a non-UTC zone

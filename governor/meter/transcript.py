@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from datetime import datetime
 
 from governor import fastjson as json  # json without importing json (re, enum): hot path
+from governor.fastdatetime import datetime
 from governor.fsutil import read_tail
 from governor.policy.pricing import FAST
 from governor.record import Record  # a NamedTuple without exec-compiling one per class

@@ -7,8 +7,8 @@ No I/O and no clock reads: every function takes `now` and plain data. Times are 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
+from governor.fastdatetime import date, datetime, time, timedelta, timezone, tzinfo
 from governor.record import Record  # a NamedTuple without exec-compiling one per class
 
 TYPE_CHECKING = False

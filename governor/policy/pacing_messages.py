@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
-
+from governor.fastdatetime import datetime, tzinfo
 from governor.fmt import fmt_tokens
 from governor.policy.pacing import Instant, as_utc
 from governor.record import Record  # a NamedTuple without exec-compiling one per class

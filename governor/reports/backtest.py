@@ -7,10 +7,10 @@ each projection sees only the responses before its moment, and the rhythm only t
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from governor import fmt, timeutil
+from governor.fastdatetime import timedelta
 from governor.fastsqlite import sqlite3
 from governor.meter import budget_state, rhythm_history, usage
 from governor.policy import pacing

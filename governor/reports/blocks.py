@@ -130,7 +130,7 @@ def render(data: dict[str, Any], tz: Any, active_only: bool = False) -> str:
 
 
 def _stamp(iso: str, tz: Any, time_only: bool = False) -> str:
-    from datetime import datetime
+    from governor.fastdatetime import datetime
 
     moment = datetime.fromisoformat(iso).astimezone(tz)
     return moment.strftime("%H:%M") if time_only else moment.strftime("%Y-%m-%d %a %H:%M")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 import textwrap
 import time
-from datetime import datetime
 from typing import Any
 
 from governor import fmt, timeutil
+from governor.fastdatetime import datetime
 
 NEXT_STEPS = [
     ("governor install", "add the hooks and the status line to Claude Code"),

@@ -11,10 +11,10 @@ import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
 
+from governor.fastdatetime import datetime, timezone
 from governor.meter import transcript
 from governor.policy import pacing
 

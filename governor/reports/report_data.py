@@ -4,10 +4,10 @@ needs (the cycle's running spend, one session's context per response, Codex and 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from governor import timeutil
+from governor.fastdatetime import datetime
 from governor.fastsqlite import sqlite3
 from governor.meter import budget_state, codex_ingest, official, usage
 from governor.policy import pacing, pricing

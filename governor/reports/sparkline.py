@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timedelta
 from typing import Any
+
+from governor.fastdatetime import datetime, timedelta
 
 BLOCKS = "▁▂▃▄▅▆▇█"  # the pace sits at ▄: a full block is twice the pace or more
 

@@ -99,7 +99,7 @@ def machine_lines(d: dict[str, Any], stale_hours: float | None, color: bool) -> 
 
 
 def _when(iso_text: str) -> str:
-    from datetime import datetime
+    from governor.fastdatetime import datetime
 
     return datetime.fromisoformat(iso_text).astimezone(timeutil.local_zone()).strftime("%a %d %b %H:%M %Z")
 
@@ -126,7 +126,7 @@ def calibration_lines(spent: dict[str, Any], cal: dict[str, Any]) -> list[str]:
 
 
 def _clock(iso_text: str, day: bool) -> str:
-    from datetime import datetime
+    from governor.fastdatetime import datetime
 
     local = datetime.fromisoformat(iso_text).astimezone(timeutil.local_zone())
     return local.strftime("%a %H:%M %Z" if day else "%H:%M %Z").strip()
