@@ -211,6 +211,11 @@ def test_codex_weekly_shown_only_when_fresh_and_enabled() -> None:
     write_budget(lanes={"codex": {"enabled": False}})
     assert "codex" not in only_line(run_statusline(status_payload(None)))
     write_budget()
+    codex_home = Path(os.environ["CODEX_HOME"])
+    codex_home.rename(codex_home.with_name("codex-gone"))  # Codex removed from this machine
+    assert "codex" not in only_line(run_statusline(status_payload(None)))
+    codex_home.with_name("codex-gone").rename(codex_home)
+    assert only_line(run_statusline(status_payload(None))).endswith(" · codex wk 40%")
     conn.execute("UPDATE codex_limits SET observed_at=?", (now - 7 * 3600,))
     conn.commit()
     conn.close()

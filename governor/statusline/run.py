@@ -283,6 +283,10 @@ def codex_weekly(conn: sqlite3.Connection, config: dict[str, Any], now: float) -
     """Codex's account-wide weekly % when the lane is on, shown, and read within CODEX_FRESH_S."""
     if not (config["lanes"]["codex"]["enabled"] and config["statusline"]["show_codex"]):
         return None
+    from governor import paths
+
+    if not os.path.isdir(paths.codex_home()):  # no Codex on this machine: no mirror to refresh or show
+        return None
     from governor.meter import codex_limits, codex_refresh
 
     codex_refresh.refresh(conn, now, event="statusline", read_bytes=MAX_INGEST_BYTES)
