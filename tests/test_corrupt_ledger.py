@@ -16,7 +16,7 @@ from typing import Any
 
 from governor import paths
 from governor.guards import hook_state
-from governor.lanes import handoff
+from governor.lanes import router_events
 from governor.meter import db
 from tests.helpers import assistant_row, jsonl, projects_root, run_cli, run_hook, wait_for_background_scan
 from tests.official_fixtures import iso, status_payload, window
@@ -47,8 +47,9 @@ def _seed() -> dict[str, Any]:
     assert proc.returncode == 0 and proc.stdout.startswith("wk 61% official"), proc.stderr
     conn = db.connect()
     with db.transaction(conn):
-        handoff.record_event(conn, now - 500, "s03", "handoff", "implement it across the repo", "/b/1.md", "broad")
-        handoff.record_event(conn, now - 400, "s04", "hold", "design the architecture", None, "architecture")
+        router_events.record_event(conn, now - 500, "s03", "handoff", "implement it across the repo", "/b/1.md",
+                                   "broad")
+        router_events.record_event(conn, now - 400, "s04", "hold", "design the architecture", None, "architecture")
         conn.execute("INSERT INTO handoff_runs(ts, brief_path, exit_code, thread_id, input, cached_input, output,"
                      " reasoning) VALUES(?, '/b/1.md', 0, 'th-1', 900, 100, 50, 5)", (now - 450,))
         hook_state.save(conn, "s05", "pacing", {"severity": 2, "at": now - 300}, now - 300)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from governor.config_schema import defaults
 from governor.guards import route
-from governor.lanes import handoff
+from governor.lanes import handoff, router_events
 from governor.meter import db
 from tests.helpers import REPO_ROOT, run_cli
 
@@ -179,7 +179,7 @@ def test_route_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     conn.execute("INSERT INTO codex_limits(limit_id, window, used_pct, window_minutes, resets_at,"
                  " observed_at) VALUES('codex', 'weekly', 91.0, 10080, ?, ?)", (now + 86400, now))
     assert route.route(payload, _config(), conn, True, now) is None
-    assert handoff.latest_reason(conn, "s1", now - 1) == "codex weekly 91% >= 85%"
+    assert router_events.latest_reason(conn, "s1", now - 1) == "codex weekly 91% >= 85%"
     conn.execute("UPDATE codex_limits SET resets_at = ?", (now - 1,))  # stale: the window has reset
     assert route.route(payload, _config(), conn, True, now) is not None
     assert route.route(payload, _config(command="no-such-codex-xyz"), conn, True, now) is None

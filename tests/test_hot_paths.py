@@ -96,6 +96,7 @@ def test_prompt_hook_steady_state(warm_session: Path) -> None:
     mods = imported_by("user_prompt_submit.py", prompt_payload(warm_session))
     assert "governor.meter.budget_state" in mods and "_sqlite3" in mods  # the prompt guard ran
     assert "governor.policy.router" in mods  # classified, by the patterns' literals alone
+    assert "governor.lanes.router_events" in mods and "governor.lanes.handoff" not in mods  # logged, no brief
     assert heavy(mods) == []
     assert unneeded(mods, NOT_ON_PATH) == []
 
@@ -132,7 +133,7 @@ def test_status_line_with_a_codex_reading(warm_session: Path) -> None:
     assert "governor.meter.codex_limits" in mods and "governor.statusline.render" in mods
     assert heavy(mods) == []
     assert unneeded(mods) == []
-    assert unneeded(mods, INGEST_GUARD) == []
+    assert unneeded(mods, INGEST_GUARD) == [] and "governor.lanes.handoff" not in mods
 
 
 def test_session_start_hook(warm_session: Path) -> None:

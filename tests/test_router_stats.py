@@ -7,7 +7,7 @@ import time
 from collections import Counter
 
 from governor import timeutil
-from governor.lanes import handoff
+from governor.lanes import router_events
 from governor.meter import db
 from tests.helpers import run_cli
 
@@ -31,7 +31,7 @@ def _seed(now: float) -> list[tuple[float, str]]:
         (now - 10 * DAY, "handoff", "rewrite the scheduler module", "/x/old.md", "claude over pace"),
     ]
     for ts, decision, prompt, brief, reason in events:
-        handoff.record_event(conn, ts, "s1", decision, prompt, brief, reason)
+        router_events.record_event(conn, ts, "s1", decision, prompt, brief, reason)
     conn.execute("INSERT INTO handoff_runs(ts, brief_path, exit_code, thread_id, input, cached_input, output,"
                  " reasoning) VALUES(?, '/x/brief.md', 0, 't', 3000, 750, 375, 225)", (now - 30,))
     conn.close()

@@ -78,17 +78,19 @@ def route(payload: Mapping[str, Any], config: Mapping[str, Any], conn: sqlite3.C
     state = codex_state(conn, config, now) if cls == "handoff" else router.CodexState(False, False)
     decision, reason = router.routing_decision(cls, cfg["mode"], over_pace, state)
 
-    from governor.lanes import handoff
+    from governor.lanes import router_events
 
     def record(decision: str, brief: str | None, reason: str) -> None:
         try:  # a busy ledger must not cost the person the pacing advice computed before us
-            handoff.record_event(conn, ts, session_id, decision, prompt, brief, reason)
+            router_events.record_event(conn, ts, session_id, decision, prompt, brief, reason)
         except sqlite3.Error as exc:
             log(f"router: event not recorded: {exc}")
 
     if decision != "handoff":
         record(decision, None, reason)
         return None
+    from governor.lanes import handoff  # only for a hand-off: the brief and the command
+
     cwd = str(payload.get("cwd") or os.getcwd())
     lane = config["lanes"]["codex"]
     try:

@@ -1,4 +1,5 @@
-"""The Codex hand-off: the brief file, the pasteable command, the hook's messages and the event log.
+"""The Codex hand-off: the brief file, the pasteable command and the hook's messages (the router's event
+log is lanes/router_events.py).
 
 Briefs live in `<state>/handoffs/<UTC time>-<slug>.md` (dir 0700, files 0600). The first line is a
 machine-readable header (`<!-- governor-handoff {json} -->`) so `governor handoff` can rebuild the
@@ -12,7 +13,6 @@ import time
 
 from governor import fastjson as json  # json without importing json (re, enum): hot path
 from governor import paths
-from governor.fastsqlite import sqlite3
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing costs ~3 ms (it imports re) per hook run
@@ -23,7 +23,6 @@ MAX_PROMPT_CHARS = 200_000  # a brief is a task, not an archive
 STATUS_LINES = 20
 STATUS_LINE_CHARS = 200
 GIT_TIMEOUT_S = 1.0
-HEAD_CHARS = 60
 
 INSTRUCTIONS = """\
 - Implement the task above in this working directory. Keep the change bounded to what it asks for; \
@@ -33,11 +32,6 @@ do not refactor unrelated code.
 - If the task is ambiguous or needs a design decision, stop and say so instead of guessing.
 - Finish with a short report: the files you changed (one line each, what and why), the tests you ran \
 and their result, and anything left undone."""
-
-
-def prompt_head(prompt: str, limit: int = HEAD_CHARS) -> str:
-    """The first ~60 characters, whitespace collapsed: all the ledger ever keeps of a prompt."""
-    return " ".join(prompt[: limit * 4].split())[:limit]
 
 
 def slug(prompt: str, limit: int = 32) -> str:
@@ -159,22 +153,3 @@ def handoff_command(brief: str, cwd: str, codex_cmd: str = "codex", sandbox: str
     import shlex  # only when a hand-off is shown: keeps the prompt hook's imports light
 
     return " ".join(shlex.quote(p) for p in parts) + " < " + shlex.quote(os.path.abspath(brief))
-
-
-def record_event(conn: sqlite3.Connection, now: float, session_id: str | None, decision: str,
-                 prompt: str, brief: str | None = None, reason: str = "") -> None:
-    conn.execute(
-        "INSERT INTO router_events(ts, session_id, decision, prompt_head, brief_path, reason)"
-        " VALUES(?,?,?,?,?,?)",
-        (now, session_id, decision, prompt_head(prompt), brief, reason),
-    )
-
-
-def latest_reason(conn: sqlite3.Connection, session_id: str | None, since: float) -> str | None:
-    """For the status line: why this session's last hand-off-class prompt stayed on Claude."""
-    row = conn.execute(
-        "SELECT decision, reason FROM router_events WHERE session_id IS ? AND ts >= ?"
-        " AND decision IN ('handoff', 'skipped') ORDER BY ts DESC, id DESC LIMIT 1",
-        (session_id, since),
-    ).fetchone()
-    return row[1] if row and row[0] == "skipped" else None

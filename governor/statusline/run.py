@@ -227,7 +227,7 @@ KEPT_NOTE_SECONDS = 3600  # how long the line says why a hand-off stayed on Clau
 
 def kept_on_claude(conn: sqlite3.Connection, payload: dict[str, Any], now: float) -> str | None:
     """Why this session's last hand-off-class prompt stayed on Claude (Codex hot, missing, disabled)."""
-    from governor.lanes.handoff import latest_reason
+    from governor.lanes.router_events import latest_reason
 
     session = payload.get("session_id")
     if not isinstance(session, str) or not session:
