@@ -97,6 +97,7 @@ def test_prompt_hook_steady_state(warm_session: Path) -> None:
     assert "governor.meter.budget_state" in mods and "_sqlite3" in mods  # the prompt guard ran
     assert "governor.policy.router" in mods  # classified, by the patterns' literals alone
     assert "governor.lanes.router_events" in mods and "governor.lanes.handoff" not in mods  # logged, no brief
+    assert "governor.policy.pacing_messages" not in mods  # nothing to say: no message built
     assert heavy(mods) == []
     assert unneeded(mods, NOT_ON_PATH) == []
 

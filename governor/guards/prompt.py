@@ -17,7 +17,7 @@ from governor.fastsqlite import sqlite3
 from governor.guards import hook_state, refresh, run_check, run_gate
 from governor.log import log
 from governor.meter import budget_state, db, transcript
-from governor.policy import pacing, pacing_messages, router
+from governor.policy import pacing, router
 
 TYPE_CHECKING = False  # typing is for type checkers only: ~3 ms (it imports re) per hook run
 if TYPE_CHECKING:  # a plain dict at run time: one module fewer on every hook run
@@ -48,17 +48,7 @@ def pacing_result(
     session_id = str(payload.get("session_id") or "")
     path = payload.get("transcript_path")
     context = transcript.last_context_tokens(path) if isinstance(path, str) and path else None
-    hours, responses = session_facts(conn, session_id) if session_id else (None, 0)
     pace = state.pace  # the binding window: the one that projects worst relative to its cap
-    advice = pacing_messages.Advice(
-        now=pacing.as_utc(now),
-        context_tokens=context,
-        ceiling_tokens=budget_state.ceiling_for(state),
-        session_hours=hours,
-        session_responses=responses,
-        long_session=pacing.is_long_session(hours, responses, context, cfg),
-        **budget_state.advice_fields(state, config),
-    )
     prompt = str(payload.get("prompt") or "")
     # The clamp acts on the worst weekly window (the 5-hour bands are warn-only); it needs a real reading
     # (official or calibrated) and never blocks a slash command (/compact!).
@@ -70,6 +60,8 @@ def pacing_result(
         # The low end of the range: the clamp never blocks on what the fit merely suspects elsewhere.
         and pacing.clamp_decision(clamp.spent.low, cfg["hard_clamp_at"], context, clamp_ceiling)
     ):
+        from governor.policy import pacing_messages  # only when there is something to say
+
         clamp_advice = pacing_messages.Advice(now=pacing.as_utc(now), context_tokens=context,
                                               ceiling_tokens=clamp_ceiling,
                                               **budget_state.advice_fields(state, config, clamp))
@@ -83,6 +75,18 @@ def pacing_result(
     last_said = budget_state.last_said(last, pace.spec.name)
     if not pacing.should_speak(severity, last_said, now, float(cfg["repeat_minutes"])):
         return None
+    from governor.policy import pacing_messages  # only when there is something to say
+
+    hours, responses = session_facts(conn, session_id) if session_id else (None, 0)
+    advice = pacing_messages.Advice(
+        now=pacing.as_utc(now),
+        context_tokens=context,
+        ceiling_tokens=budget_state.ceiling_for(state),
+        session_hours=hours,
+        session_responses=responses,
+        long_session=pacing.is_long_session(hours, responses, context, cfg),
+        **budget_state.advice_fields(state, config),
+    )
     if session_id:
         try:
             hook_state.save(conn, session_id, GUARD, budget_state.said(state, now, last), now)
