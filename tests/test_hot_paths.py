@@ -135,6 +135,7 @@ def test_status_line_with_a_codex_reading(warm_session: Path) -> None:
     assert heavy(mods) == []
     assert unneeded(mods) == []
     assert unneeded(mods, INGEST_GUARD) == [] and "governor.lanes.handoff" not in mods
+    assert "governor.guards.run_state" in mods and "governor.guards.run_check" not in mods  # the run share alone
 
 
 def test_session_start_hook(warm_session: Path) -> None:

@@ -59,9 +59,9 @@ def build(conn: Any, config: dict[str, Any], now: float, week_days: bool = False
     data["tier"] = config["tier"]
     data["sessions"] = top_sessions(conn, config, state.window.start.timestamp(), now, rows=cycle_sessions)
     data["hook_would_say"] = hook_preview(state, config)
-    from governor.guards import run_check
+    from governor.guards import run_state
 
-    data["runs"] = run_check.active_runs(conn, config, state)
+    data["runs"] = run_state.active_runs(conn, config, state)
     from governor.meter import codex_ingest
 
     data["codex"] = codex_ingest.codex_lane(conn, now)

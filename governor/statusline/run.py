@@ -208,13 +208,13 @@ def extra_short(extra: Any) -> str | None:
 
 def run_share(conn: sqlite3.Connection, payload: dict[str, Any], config: dict[str, Any], state: Any) -> float | None:
     """This session's run share of the weekly cap, once it passes pacing.run_warn_fraction."""
-    from governor.guards import run_check
+    from governor.guards import run_state
 
     session = payload.get("session_id")
     if not isinstance(session, str) or not session:
         return None
     try:
-        facts = run_check.run_share(conn, config, session, state)
+        facts = run_state.run_share(conn, config, session, state)
     except sqlite3.Error:
         return None
     if facts is None or facts.share < float(config["pacing"]["run_warn_fraction"]):
