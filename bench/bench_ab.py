@@ -12,7 +12,9 @@ rollouts, and a hand-off-class prompt is measured too (the router reads the Code
 and removed after) holds a fresh cachedUsageUtilization with a Sonnet-only week, an Opus week in limits[] and
 extra usage: every window governor knows is live on both sides.
 
-A venv is a directory with bin/python and governor installed in it (not editable: time what users run).
+A venv is a directory with bin/python and governor installed in it (not editable: time what users run). The
+hooks and the status line run as the command lines `governor install` would write for that venv (with its
+interpreter flags, e.g. -S); "bare python -S -c pass" is shown beside bare `python -c pass`, which the ratios use.
 Prints, per measure, the medians of wall and CPU time (user + system of the child and its workers) for
 each side and the ratio NEW / BASE; CPU time is the steadier figure on a shared machine. A second table
 gives each side's medians over its own bare `python -c pass` measured in the same run (the hook targets).
