@@ -179,3 +179,49 @@ def test_a_rollout_without_read_permission_is_skipped_as_a_user() -> None:
     log = Path(paths.log_path()).read_text()
     assert log.count("ingest: skipped 7 Codex rollout file(s) that cannot be read") == 1  # 6 + Permission denied
     assert "Traceback" not in log and json.loads(runs[1].stdout)["codex"]["tokens_cycle"] is not None
+
+
+def _discover_with_os_walk(root: str) -> list[tuple[str, str]]:
+    """What discover() found before it walked subagents/ itself: the same files, in the same order."""
+    from governor.meter import transcript_files as tf
+
+    found: list[tf.Found] = []
+    for project in list(os.scandir(root)):  # scandir order, as discover
+        if not project.is_dir():
+            continue
+        for entry in list(os.scandir(project.path)):
+            if entry.name.endswith(".jsonl"):
+                tf._add(found, None, entry.path, project.name)
+            elif tf._is_dir(entry):
+                sub = os.path.join(entry.path, "subagents")
+                if os.path.isdir(sub):
+                    for dirpath, _dirs, files in os.walk(sub):
+                        for name in files:
+                            if name.startswith("agent-") and name.endswith(".jsonl"):
+                                tf._add(found, None, os.path.join(dirpath, name), project.name)
+    return [(path, project) for path, project, _st in found]
+
+
+def test_subagent_discovery_finds_what_os_walk_found_links_loops_and_fifos_included(tmp_path: Path) -> None:
+    from governor.meter import transcript_files
+
+    root = tmp_path / "projects"
+    session = root / "-home-dev-proj" / "sess-1"
+    nested = session / "subagents" / "deeper" / "deepest"
+    nested.mkdir(parents=True)
+    (root / "-home-dev-proj" / "sess-1.jsonl").write_text("{}\n")
+    for directory, name in ((session / "subagents", "agent-a.jsonl"), (nested.parent, "agent-b.jsonl"),
+                            (nested, "agent-c.jsonl"), (nested, "notes.jsonl"), (nested.parent, "agent-d.txt")):
+        (directory / name).write_text("{}\n")
+    (session / "subagents" / "loop").symlink_to(session / "subagents")  # a directory link: never walked
+    (nested / "agent-link.jsonl").symlink_to(nested / "agent-c.jsonl")  # a file link: read as the file
+    os.mkfifo(nested / "agent-fifo.jsonl")  # seen and skipped, never opened
+    (root / "-home-dev-proj" / "sess-2").mkdir()  # a session directory without subagents/
+    (root / "-home-dev-proj" / "sess-3").mkdir()
+    (root / "-home-dev-proj" / "sess-3" / "subagents").write_text("not a directory")
+    skipped: list[str] = []
+    found = [(path, project) for path, project, _st in transcript_files.discover([str(root)], skipped)]
+    assert found == _discover_with_os_walk(str(root))
+    assert sorted(os.path.basename(p) for p, _ in found) == [
+        "agent-a.jsonl", "agent-b.jsonl", "agent-c.jsonl", "agent-link.jsonl", "sess-1.jsonl"]
+    assert [s.rsplit("/", 1)[-1] for s in skipped] == ["agent-fifo.jsonl (not a regular file)"]

@@ -50,13 +50,30 @@ def checked(path: str, skipped: list[str] | None) -> os.stat_result | None:
 
 
 def _subagent_files(found: list[Found], skipped: list[str] | None, session_dir: str, project: str) -> None:
-    sub = os.path.join(session_dir, "subagents")
-    if not os.path.isdir(sub):
+    _agent_files(found, skipped, os.path.join(session_dir, "subagents"), project)
+
+
+def _agent_files(found: list[Found], skipped: list[str] | None, directory: str, project: str) -> None:
+    """The agent-*.jsonl files under `directory`, in os.walk's order (a directory's files, then its
+    subdirectories); like os.walk it follows no directory links (no loops). Its own scandir walk: os.walk's
+    generator costs a full scan ~50 us per session directory, a third of a warm report on thousands."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:  # no subagents/ (most sessions), or unreadable
         return
-    for dirpath, _dirs, files in os.walk(sub):  # os.walk follows no directory links: no loops
-        for name in files:
-            if name.startswith("agent-") and name.endswith(".jsonl"):
-                _add(found, skipped, os.path.join(dirpath, name), project)
+    below = []
+    for entry in entries:
+        if _is_dir(entry):
+            try:
+                link = entry.is_symlink()
+            except OSError:
+                link = False
+            if not link:
+                below.append(entry.path)
+        elif entry.name.startswith("agent-") and entry.name.endswith(".jsonl"):
+            _add(found, skipped, entry.path, project)
+    for path in below:
+        _agent_files(found, skipped, path, project)
 
 
 def discover(roots: Iterable[str], skipped: list[str] | None = None) -> list[Found]:
