@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from governor.wiring import installer
 from governor.wiring import settings_merge as gs
 from tests.helpers import REPO_ROOT
 
@@ -105,17 +106,14 @@ def _closure(name: str) -> list[metadata.Distribution]:
     found: dict[str, metadata.Distribution] = {}
     todo = [name]
     while todo:
-        dist = metadata.distribution(todo.pop())
-        for requirement in dist.requires or []:
-            dep = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
-            if dep and "extra ==" not in requirement.replace("'", '"').replace('"', ""):
-                key = re.sub(r"[-_.]+", "-", dep.group(0)).lower()
-                if key not in found:
-                    try:
-                        found[key] = metadata.distribution(dep.group(0))
-                    except metadata.PackageNotFoundError:
-                        continue  # a marker excludes this interpreter
-                    todo.append(dep.group(0))
+        for dep in installer.runtime_requirements(metadata.distribution(todo.pop())):
+            key = re.sub(r"[-_.]+", "-", dep).lower()
+            if key not in found:
+                try:
+                    found[key] = metadata.distribution(dep)
+                except metadata.PackageNotFoundError:
+                    continue  # a marker excludes this interpreter
+                todo.append(dep)
     return list(found.values())
 
 

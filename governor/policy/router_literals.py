@@ -34,11 +34,12 @@ def required(pattern: str) -> list[str] | None:
 
     from governor.policy.router import sre_parser
 
+    sre = sre_parser()
     try:
-        parsed = sre_parser().parse(pattern, re.IGNORECASE)
+        parsed = sre.parse(pattern, re.IGNORECASE)
     except (re.error, RecursionError, OverflowError):
         return None
-    found = _sequence(list(parsed), sre_parser())
+    found = _sequence(list(parsed), sre)
     if found is None or len(found) > MAX_LITERALS or not all(s and s.isascii() for s in found):
         return None
     return sorted(found)

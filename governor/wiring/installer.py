@@ -10,15 +10,19 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from governor import paths
 from governor.errors import SettingsError
 from governor.wiring import settings_file, settings_merge
 
+if TYPE_CHECKING:
+    from importlib import metadata
+
 SCOPES = ("user", "project", "local")
 _REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # PEP 508: the name before any extras or marker
 _REQUIREMENT_NAME_SEPARATORS = re.compile(r"[-_.]+")
+_EXTRA_MARKER = re.compile(r"\bextra\s*==")
 
 
 @dataclass
@@ -89,11 +93,19 @@ def hooks_skip_site() -> bool:
                 if name != DISTRIBUTION:
                     continue  # not installed anywhere: a requirement whose marker excludes this interpreter
             return False  # installed, but not in governor's directory
-        for requirement in dist.requires or []:
-            head = _REQUIREMENT_NAME.match(requirement)
-            if head and "extra ==" not in requirement.replace('"', "").replace("'", ""):
-                todo.append(head.group(0))
+        todo.extend(runtime_requirements(dist))
     return True
+
+
+def runtime_requirements(dist: metadata.Distribution) -> list[str]:
+    """The names of a distribution's requirements that are not behind an extra (PEP 508: the name comes
+    first; an extra's requirements carry `extra == "…"` in their marker)."""
+    names = []
+    for requirement in dist.requires or []:
+        head = _REQUIREMENT_NAME.match(requirement)
+        if head and not _EXTRA_MARKER.search(requirement):
+            names.append(head.group(0))
+    return names
 
 
 def claude_wiring() -> settings_merge.Wiring:
