@@ -318,12 +318,13 @@ def test_parallel_cold_build_equals_serial(tmp_path: Path) -> None:
         (root / f"-p{i}").mkdir()
         (root / f"-p{i}" / f"s{i}.jsonl").write_text(jsonl(rows))
     conn = fresh_ledger(str(tmp_path))
-    old = ledger.PARALLEL_MIN_BYTES
+    old, old_task = ledger.PARALLEL_MIN_BYTES, parse_pool.TASK_BYTES
     ledger.PARALLEL_MIN_BYTES = 0  # the bulk path: worker processes, indexes and triggers rebuilt at the end
+    parse_pool.TASK_BYTES = 1  # a task per file: the worker's queue fills and the writer parses the rest
     try:
         ledger.ingest(conn, [str(root)])
     finally:
-        ledger.PARALLEL_MIN_BYTES = old
+        ledger.PARALLEL_MIN_BYTES, parse_pool.TASK_BYTES = old, old_task
     assert totals(conn) == expected(all_rows)
     serial = db.connect(os.path.join(str(tmp_path), "serial.sqlite3"))
     ledger.ingest(serial, [str(root)], parallel=False)  # rows one file at a time, roll-ups kept by triggers

@@ -59,8 +59,10 @@ def _size(path: str) -> int:
 
 def _parse_in_pool(jobs: list[Job], fast: bool, limit: int | None) -> Iterable[Parsed]:
     """Results as they are parsed, by worker processes and by this one: whenever no worker result waits
-    for the writer, this process parses the next task itself, so one process per core is busy and none
-    waits (a pool of one worker per core plus this writer oversubscribes the cores by a third). At most
+    for the writer, this process parses the next file of a task itself, so one process per core is busy
+    and none waits (a pool of one worker per core plus this writer oversubscribes the cores by a third).
+    A file, not a whole task, at a time: the writer parsing a task while results pile up left the cores
+    unevenly loaded (it parsed half the bytes besides writing them all). At most
     IN_FLIGHT tasks are queued per worker: a slow writer cannot pile results up in memory."""
     import multiprocessing
     import queue
@@ -79,15 +81,18 @@ def _parse_in_pool(jobs: list[Job], fast: bool, limit: int | None) -> Iterable[P
             pool.apply_async(_parse_files, (task, fast, limit), callback=finished.put, error_callback=finished.put)
             queued += 1
 
+    own: list[Job] = []  # the rest of a task this process took, in reverse: parsed one file per idle moment
     try:
         top_up()
-        while queued:
+        while queued or own:
             try:
                 results = finished.get_nowait()
             except queue.Empty:
-                task = next(tasks, None)
-                if task is not None:
-                    yield from _parse_files(task, fast, limit)  # the workers are busy: parse here rather than wait
+                if not own and (task := next(tasks, None)) is not None:
+                    own = task[::-1]
+                if own:  # the workers are busy: parse a file here rather than wait, then look again, so
+                    # this process (the writer) parses only while it has nothing to write
+                    yield _parse_file(own.pop(), fast, limit)
                     continue
                 results = finished.get()
             queued -= 1
