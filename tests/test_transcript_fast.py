@@ -174,6 +174,30 @@ def test_the_timestamp_shortcut_equals_datetime(day, hour, minute, second, ms, s
     assert fast_path(line) == parse_block(line, "proj")
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.builds(
+    lambda edits: "".join({**dict(enumerate("2026-11-19T23:52:44.646")), **dict(edits)}.values()),
+    st.lists(st.tuples(st.integers(0, 22), st.sampled_from("0123456789-:.+ TtWZz\u0660")), max_size=4),
+))
+@example("2026-11-19T23:52:44.646Z"[:23])
+@example("2026-W47-4T23:52:44.646Z"[:23])
+@example(" 2026-11-19T23:52:44.64Z"[:23])
+@example("2026-11-19T23:52:44+0100Z"[:23])
+def test_any_24_character_time_ending_in_z_parses_as_the_general_path_does(head: str) -> None:
+    """parse_timestamp hands a 24-character "...Z" to datetime's parser first: whatever that accepts must
+    be the time the general path (_parse_iso) gives, and whatever it refuses goes there."""
+    text = head + "Z"
+    try:
+        expected: object = transcript._parse_iso(text)
+    except Malformed:
+        expected = Malformed
+    try:
+        got: object = parse_timestamp(text)
+    except Malformed:
+        got = Malformed
+    assert got == expected, text
+
+
 def test_rows_of_claude_codes_plain_shape_never_reach_the_json_path(monkeypatch: Any) -> None:
     """The speed of a first scan rests on this: a plain row (ids, canonical timestamp, split or not) is
     read by the validator alone."""

@@ -49,42 +49,22 @@ class Malformed(ValueError):
     """A line that is not the JSON Claude Code writes (bad JSON, junk, a torn line)."""
 
 
-_HOURS: dict[str, int] = {}  # "YYYY-MM-DDTHH" -> epoch milliseconds: a scan parses a million timestamps
-
-
 def parse_timestamp(value: Any) -> float:
     """Epoch seconds of an ISO 8601 time with a zone; Malformed otherwise."""
-    # The form Claude Code writes (JavaScript's toISOString, "2026-11-19T23:52:44.646Z") from the cached
-    # epoch millisecond of its hour: the same float datetime gives (both divide exact integers once), and
-    # several times faster.
-    if type(value) is str and len(value) == 24 and value[23] == "Z" and value[13] + value[16] + value[19] == "::.":
-        hour = _HOURS.get(value[:13])
-        if hour is None:
-            hour = _epoch_hour(value[:13])
-        digits = value[14:16] + value[17:19] + value[20:23]  # MMSSmmm
-        # ASCII 0-9 only: int() would also take "+5", " 5" or other scripts' digits
-        if hour is not None and digits.isascii() and digits.isdigit():
-            mmssfff = int(digits)
-            if mmssfff < 6_000_000 and mmssfff % 100_000 < 60_000:  # minutes and seconds under 60
-                return (hour + mmssfff // 100_000 * 60_000 + mmssfff % 100_000) / 1000
+    # The form Claude Code writes (JavaScript's toISOString, "2026-11-19T23:52:44.646Z") straight to
+    # datetime's C parser, which reads the "Z" itself (Python 3.11+): ~0.2 us, a third of the Python
+    # shortcut it replaces; a scan parses a million timestamps. Whatever it refuses, _parse_iso decides.
+    if type(value) is str and len(value) == 24 and value[23] == "Z":
+        try:
+            return _fromisoformat(value).timestamp()
+        except ValueError:  # not a date (a month 13, an hour 24), or Python 3.10, which wants "+00:00"
+            pass
     if not isinstance(value, str) or not value:
         raise Malformed("no timestamp")
     return _parse_iso(value)
 
 
-def _epoch_hour(prefix: str) -> int | None:
-    """Epoch milliseconds of a canonical "YYYY-MM-DDTHH" (cached); None for any other form."""
-    digits = prefix[:4] + prefix[5:7] + prefix[8:10] + prefix[11:13]
-    if not (prefix[4] + prefix[7] + prefix[10] == "--T" and digits.isascii() and digits.isdigit()):
-        return None
-    try:
-        hour = int(_parse_iso(prefix + ":00:00+00:00")) * 1000
-    except Malformed:  # a month 13, an hour 24
-        return None
-    if len(_HOURS) > 4096:
-        _HOURS.clear()
-    _HOURS[prefix] = hour
-    return hour
+_fromisoformat = datetime.fromisoformat
 
 
 def _parse_iso(value: str) -> float:

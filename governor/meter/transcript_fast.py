@@ -93,7 +93,8 @@ def parse_block(block: bytes, project: str, cost_states: list[int] | None = None
             if usage.speed is not None and usage.speed != "standard":
                 raise ValueError("fast mode (or a speed this path does not know): the json path decides")
             session = row.requestSessionId or row.sessionId or ""  # the session that made the request
-            check_text(key, session, model)
+            if not (key.isascii() and session.isascii() and model.isascii()):  # check_text's own test, inline
+                check_text(key, session, model)
         except (ValueError, RecursionError):
             # msgspec.DecodeError too: not the plain shape, or not JSON, or nested too deep for msgspec:
             # the json path decides
