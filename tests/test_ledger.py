@@ -10,7 +10,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -318,13 +320,13 @@ def test_parallel_cold_build_equals_serial(tmp_path: Path) -> None:
         (root / f"-p{i}").mkdir()
         (root / f"-p{i}" / f"s{i}.jsonl").write_text(jsonl(rows))
     conn = fresh_ledger(str(tmp_path))
-    old, old_task = ledger.PARALLEL_MIN_BYTES, parse_pool.TASK_BYTES
+    old, old_task, old_min = ledger.PARALLEL_MIN_BYTES, parse_pool.TASK_BYTES, parse_pool.MIN_TASK_BYTES
     ledger.PARALLEL_MIN_BYTES = 0  # the bulk path: worker processes, indexes and triggers rebuilt at the end
-    parse_pool.TASK_BYTES = 1  # a task per file: the worker's queue fills and the writer parses the rest
-    try:
+    parse_pool.TASK_BYTES, parse_pool.MIN_TASK_BYTES = 1, 0  # a task per file: the worker's queue fills
+    try:  # and the writer parses the rest
         ledger.ingest(conn, [str(root)])
     finally:
-        ledger.PARALLEL_MIN_BYTES, parse_pool.TASK_BYTES = old, old_task
+        ledger.PARALLEL_MIN_BYTES, parse_pool.TASK_BYTES, parse_pool.MIN_TASK_BYTES = old, old_task, old_min
     assert totals(conn) == expected(all_rows)
     serial = db.connect(os.path.join(str(tmp_path), "serial.sqlite3"))
     ledger.ingest(serial, [str(root)], parallel=False)  # rows one file at a time, roll-ups kept by triggers
@@ -341,6 +343,50 @@ def test_parallel_cold_build_equals_serial(tmp_path: Path) -> None:
     cfg = defaults()  # the roll-ups answer weekly sums exactly like the raw rows
     assert abs(usage.weighted_between(conn, cfg, 1_795_000_000, 1_796_000_000)
                - usage.weighted(usage.model_totals(conn, 1_795_000_000, 1_796_000_000), cfg)) < 1e-6
+
+
+def _failing_parallel_build(tmp_path: Path, monkeypatch: Any, worker_parse: Any) -> tuple[Any, BaseException]:
+    """A parallel first scan of six files whose worker processes parse with `worker_parse` (the writer
+    parses with the real parser); returns the ledger connection and what the scan raised."""
+    root = projects(str(tmp_path))
+    for i in range(6):
+        (root / f"-p{i}").mkdir()
+        (root / f"-p{i}" / f"s{i}.jsonl").write_text(jsonl(response_rows(20, session=f"s{i}", seed=i)))
+    conn = fresh_ledger(str(tmp_path))
+    monkeypatch.setattr(ledger, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parse_pool, "TASK_BYTES", 1)  # a task per file
+    monkeypatch.setattr(parse_pool, "MIN_TASK_BYTES", 0)
+    monkeypatch.setattr(parse_pool, "_parse_files", worker_parse)  # forked workers inherit it
+    with pytest.raises(Exception) as raised:
+        ledger.ingest(conn, [str(root)])
+    return conn, raised.value
+
+
+class _Refused(Exception):
+    pass
+
+
+def _refuse(jobs: Any, fast: bool, limit: Any) -> Any:
+    raise _Refused(f"worker refused {len(jobs)} file(s)")
+
+
+def _die(jobs: Any, fast: bool, limit: Any) -> Any:
+    os._exit(7)
+
+
+def test_a_worker_error_reaches_the_writer_and_nothing_is_stored(tmp_path: Path, monkeypatch: Any) -> None:
+    conn, raised = _failing_parallel_build(tmp_path, monkeypatch, _refuse)
+    assert type(raised) is _Refused and str(raised) == "worker refused 1 file(s)"
+    assert conn.execute("SELECT COUNT(*) FROM usage").fetchone() == (0,)  # the one transaction rolled back
+    assert conn.execute("SELECT COUNT(*) FROM files").fetchone() == (0,)
+
+
+def test_a_worker_that_dies_fails_the_scan_with_its_exit_code(tmp_path: Path, monkeypatch: Any) -> None:
+    conn, raised = _failing_parallel_build(tmp_path, monkeypatch, _die)
+    assert type(raised) is RuntimeError
+    assert str(raised) == "a transcript parser process died (exit code 7)"
+    assert conn.execute("SELECT COUNT(*) FROM usage").fetchone() == (0,)
+    assert conn.execute("SELECT COUNT(*) FROM files").fetchone() == (0,)
 
 
 def test_corrupt_ledger_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:

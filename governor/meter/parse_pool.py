@@ -35,18 +35,23 @@ def _parse_files(jobs: list[Job], fast: bool, limit: int | None = None) -> list[
     return [_parse_file(job, fast, limit) for job in jobs]
 
 
-def _tasks(jobs: list[Job]) -> list[list[Job]]:
-    """Jobs in groups of about TASK_BYTES, most unread bytes first (balances the workers' last tasks): a task
-    per file would cost a round trip to a worker for each of thousands of small transcripts."""
+def _tasks(jobs: list[Job], processes: int = 2) -> list[list[Job]]:
+    """Jobs in groups of at most TASK_BYTES, most unread bytes first: a task per file would cost a round
+    trip to a worker for each of thousands of small transcripts. The groups shrink towards the end (each
+    about 1/TAIL_SHARE of what is left per process, down to MIN_TASK_BYTES), so the processes run out of
+    work together: with equal groups the writer waited for the worker's last queued tasks (~0.1 s a GB)."""
     unread = sorted(((_size(job[0]) - job[2], job) for job in jobs), key=lambda sized: -sized[0])
+    left = sum(job_bytes for job_bytes, _job in unread)
     tasks: list[list[Job]] = []
-    size = TASK_BYTES
+    size = limit = 0
     for job_bytes, job in unread:
-        if size >= TASK_BYTES:
+        if size >= limit:
             tasks.append([])
             size = 0
+            limit = max(MIN_TASK_BYTES, min(TASK_BYTES, left // (TAIL_SHARE * processes)))
         tasks[-1].append(job)
         size += job_bytes
+        left -= job_bytes
     return tasks
 
 
@@ -62,52 +67,101 @@ def _parse_in_pool(jobs: list[Job], fast: bool, limit: int | None) -> Iterable[P
     for the writer, this process parses the next file of a task itself, so one process per core is busy
     and none waits (a pool of one worker per core plus this writer oversubscribes the cores by a third).
     A file, not a whole task, at a time: the writer parsing a task while results pile up left the cores
-    unevenly loaded (it parsed half the bytes besides writing them all). At most
-    IN_FLIGHT tasks are queued per worker: a slow writer cannot pile results up in memory."""
+    unevenly loaded (it parsed half the bytes besides writing them all). At most IN_FLIGHT tasks are
+    queued per worker: a slow writer cannot pile results up in memory.
+
+    Forked processes on a pipe each, not multiprocessing.Pool: the pool's three threads in this process
+    (results unpickled by one of them) took the GIL from the writer; here the writer reads a result when
+    it wants one. The workers inherit the task list, so a task goes to them as its index: a send never
+    waits on a worker that is itself waiting to send a result."""
     import multiprocessing
-    import queue
+    from multiprocessing.connection import wait
 
     workers = max(1, min((os.cpu_count() or 2) - 1, 3))
     if fast:
         import governor.meter.transcript_fast  # noqa: F401  (imported once here, not in every forked worker)
-    tasks = iter(_tasks(jobs))
-    finished: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    pool = multiprocessing.get_context("fork").Pool(workers)
-    queued = 0
+    tasks = _tasks(jobs, workers + 1)
+    context = multiprocessing.get_context("fork")
+    procs: list[Any] = []
+    queued: dict[Any, int] = {}  # a worker's end of its pipe -> its tasks not yet read back
+    taken = 0  # tasks handed out, to a worker or to this process
 
-    def top_up() -> None:
-        nonlocal queued
-        while queued < IN_FLIGHT * workers and (task := next(tasks, None)) is not None:
-            pool.apply_async(_parse_files, (task, fast, limit), callback=finished.put, error_callback=finished.put)
-            queued += 1
-
-    own: list[Job] = []  # the rest of a task this process took, in reverse: parsed one file per idle moment
-    try:
-        top_up()
-        while queued or own:
+    def top_up(link: Any) -> None:
+        nonlocal taken
+        while queued[link] < IN_FLIGHT and taken < len(tasks):
             try:
-                results = finished.get_nowait()
-            except queue.Empty:
-                if not own and (task := next(tasks, None)) is not None:
-                    own = task[::-1]
+                link.send(taken)
+            except OSError:  # the worker is gone: reading its pipe says so
+                return
+            taken += 1
+            queued[link] += 1
+
+    try:
+        for _ in range(workers):
+            link, theirs = context.Pipe()
+            proc = context.Process(target=_work, args=(theirs, tasks, fast, limit), daemon=True)
+            proc.start()
+            theirs.close()
+            procs.append(proc)
+            queued[link] = 0
+            top_up(link)
+        own: list[Job] = []  # the rest of a task this process took, in reverse: parsed one file per idle moment
+        while own or any(queued.values()):
+            busy = [link for link, count in queued.items() if count]
+            ready: list[Any] = [link for link in busy if link.poll()]
+            if not ready:
+                if not own and taken < len(tasks):
+                    own = tasks[taken][::-1]
+                    taken += 1
                 if own:  # the workers are busy: parse a file here rather than wait, then look again, so
                     # this process (the writer) parses only while it has nothing to write
                     yield _parse_file(own.pop(), fast, limit)
                     continue
-                results = finished.get()
-            queued -= 1
-            if isinstance(results, BaseException):
-                raise results
-            top_up()
-            yield from results
+                ready = list(wait(busy))
+            for worker in ready:
+                try:
+                    results = worker.recv()
+                except (EOFError, OSError):  # it died without a word (killed, out of memory)
+                    proc = procs[list(queued).index(worker)]
+                    proc.join()
+                    raise RuntimeError(f"a transcript parser process died (exit code {proc.exitcode})") from None
+                queued[worker] -= 1
+                if isinstance(results, BaseException):
+                    raise results
+                top_up(worker)
+                yield from results
     finally:
-        pool.terminate()
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            proc.join()
+        for link in queued:
+            link.close()
+
+
+def _work(link: Any, tasks: list[list[Job]], fast: bool, limit: int | None) -> None:
+    """A worker: parse the tasks whose indexes arrive, send each result back; the end of the pipe ends it.
+    Whatever it raises goes back to the writer, which raises it; Ctrl-C is the writer's to handle."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        while True:
+            try:
+                index = link.recv()
+            except EOFError:
+                return
+            link.send(_parse_files(tasks[index], fast, limit))
+    except Exception as exc:  # the writer raises it
+        link.send(exc)
 
 
 Job = tuple[str, str, int]  # a file to parse: (path, project, offset to read from)
 
 
-TASK_BYTES = 32 * 1024 * 1024  # transcript bytes a worker parses per task
+TASK_BYTES = 32 * 1024 * 1024  # transcript bytes a worker parses per task, at most
+MIN_TASK_BYTES = 1024 * 1024  # and at least, but for the last task (see _tasks)
+TAIL_SHARE = 4  # a task is at most 1/TAIL_SHARE of the bytes left per process
 
 
 IN_FLIGHT = 3  # tasks queued or parsed but not yet written, per worker, at most: bounds memory
