@@ -148,19 +148,29 @@ def buckets(
     days. Whole 5-minute buckets come from the finest roll-up, so a report over gigabytes of transcripts
     reads thousands of rows, not a million; ragged ends of [start, end) from the responses. One machine's
     (`machine`, see _range) come from the responses: the roll-ups are of every machine."""
+    return [(r[0], r[1], r[2], Tokens(*r[3:])) for r in bucket_rows(conn, start, end, machine)]
+
+
+BucketRow = tuple["Any", ...]  # (bucket start, model, long context?, then Tokens' fields in their order)
+
+
+def bucket_rows(
+    conn: sqlite3.Connection, start: float | None, end: float | None, machine: str | None = None
+) -> list[BucketRow]:
+    """buckets() as plain tuples, for a report that folds a month's ~17,000 of them (no Tokens per bucket)."""
     if machine is not None:
-        return _raw_buckets(conn, start, end, machine=machine)
+        return _raw_rows(conn, start, end, machine=machine)
     table, column, step = _LEVELS[-1]
     assert REPORT_SECONDS % step == 0, step
     first = None if start is None else math.ceil(start / step)
     last = None if end is None else math.floor(end / step)
     if first is not None and last is not None and last < first:  # inside one bucket
-        return _raw_buckets(conn, start, end)
+        return _raw_rows(conn, start, end)
     edges = []
     if start is not None and first is not None and first * step > start:
-        edges += _raw_buckets(conn, start, first * step)
+        edges += _raw_rows(conn, start, first * step)
     if end is not None and last is not None and last * step < end:
-        edges += _raw_buckets(conn, last * step, end)
+        edges += _raw_rows(conn, last * step, end)
     clauses, params = ["responses > 0"], []  # a response moved to another bucket leaves a zero row
     if first is not None:
         clauses.append(f"{column} >= ?")
@@ -176,13 +186,20 @@ def buckets(
         params,
     )
     # the roll-ups' columns are NOT NULL INTEGER: their sums need no int(v or 0) (a month is ~20,000 rows)
-    return edges + [(r[0] * REPORT_SECONDS, r[1], bool(r[2]), Tokens(*r[3:])) for r in rows]
+    return edges + [(r[0] * REPORT_SECONDS, r[1], bool(r[2]), *r[3:]) for r in rows]
 
 
 def _raw_buckets(
     conn: sqlite3.Connection, start: float | None, end: float | None, source: str | None = None,
     machine: str | None = None,
 ) -> list[tuple[float, str, bool, Tokens]]:
+    return [(r[0], r[1], r[2], Tokens(*r[3:])) for r in _raw_rows(conn, start, end, source, machine)]
+
+
+def _raw_rows(
+    conn: sqlite3.Connection, start: float | None, end: float | None, source: str | None = None,
+    machine: str | None = None,
+) -> list[BucketRow]:
     where, params = _range(start, end, machine)
     if source is not None:  # few rows: the client-account records, by their partial index (a literal)
         assert source.isidentifier() or source == "client-account", source
@@ -192,7 +209,7 @@ def _raw_buckets(
         " GROUP BY b, model, lc",
         params,
     )
-    return [(r[0] * REPORT_SECONDS, r[1], bool(r[2]), _tokens(r[3:])) for r in rows]
+    return [(r[0] * REPORT_SECONDS, r[1], bool(r[2]), *(int(v or 0) for v in r[3:])) for r in rows]
 
 
 def source_buckets(

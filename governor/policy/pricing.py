@@ -138,17 +138,33 @@ def cost_usd(tokens: Tokens, model: str, config: Config, long_context: bool = Fa
 
 def _cost(tokens: Tokens, row: dict[str, Any], fast: float, long_context: bool) -> float:
     """cost_usd's arithmetic once the price row and the fast-mode factor are known."""
+    return cost_at(_rates(row, fast, long_context), tokens.input, tokens.output, tokens.cache_creation,
+                   tokens.cache_read, tokens.cache_5m, tokens.cache_1h, tokens.web_search)
+
+
+# (input, output, cache read, 5-minute write, 1-hour write rates, fast-mode factor, USD per 1,000 web searches)
+Rates = tuple["Any", ...]
+
+
+def _rates(row: dict[str, Any], fast: float, long_context: bool) -> Rates:
     price = row["long_context"] if long_context and row.get("long_context") else row
-    unsplit = max(0, tokens.cache_creation - tokens.cache_5m - tokens.cache_1h)
+    return (price["input"], price["output"], price["cache_read"], price["cache_write_5m"], price["cache_write_1h"],
+            fast, float(row.get("web_search_per_1k", WEB_SEARCH_PER_1K)))
+
+
+def cost_at(rates: Rates, input: int, output: int, cache_creation: int, cache_read: int, cache_5m: int,
+            cache_1h: int, web_search: int) -> float:
+    """Notional USD of these token counts at `rates` (Prices.rates): the one place cost is computed."""
+    unsplit = max(0, cache_creation - cache_5m - cache_1h)  # writes without a split are priced as 5-minute
     total = (
-        tokens.input * price["input"]
-        + tokens.output * price["output"]
-        + tokens.cache_read * price["cache_read"]
-        + (tokens.cache_5m + unsplit) * price["cache_write_5m"]
-        + tokens.cache_1h * price["cache_write_1h"]
+        input * rates[0]
+        + output * rates[1]
+        + cache_read * rates[2]
+        + (cache_5m + unsplit) * rates[3]
+        + cache_1h * rates[4]
     )
-    searches = tokens.web_search * float(row.get("web_search_per_1k", WEB_SEARCH_PER_1K)) / 1000
-    return float(total / 1_000_000 * fast + searches)
+    searches = web_search * rates[6] / 1000
+    return float(total / 1_000_000 * rates[5] + searches)
 
 
 class Prices:
@@ -182,6 +198,11 @@ class Prices:
     def cost_usd(self, tokens: Tokens, model: str, long_context: bool = False) -> float:
         row, _known, fast = self._lookup(model)
         return _cost(tokens, row, fast, long_context)
+
+    def rates(self, model: str, long_context: bool = False) -> Rates:
+        """What cost_at prices `model`'s tokens at: a report prices thousands of buckets from a few of these."""
+        row, _known, fast = self._lookup(model)
+        return _rates(row, fast, long_context)
 
     def weighted_units(self, tokens: Tokens, model: str) -> float:
         return _weighted(tokens, self.config["weights"], self.multiplier(model)[0])

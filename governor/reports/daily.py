@@ -27,17 +27,11 @@ def build(
     conn: Any, config: dict[str, Any], tz: Any, start: float | None, end: float | None, machine: str | None = None
 ) -> dict[str, Any]:
     """`machine`: one machine's records only (usage._range), else every machine's."""
-    per_day: dict[Any, dict[str, Tokens]] = defaultdict(lambda: defaultdict(Tokens))
-    cost_of: dict[Any, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     from governor.meter import usage
     from governor.meter.account import SOURCE
 
     prices = pricing.Prices(config)  # each model's price row looked up once, not once per bucket
-
-    for bucket_ts, model, long_context, tokens in usage.buckets(conn, start, end, machine):
-        day = timeutil.local_date(bucket_ts, tz)
-        per_day[day][model].add(tokens)
-        cost_of[day][model] += prices.cost_usd(tokens, model, long_context)
+    per_day, cost_of = _fold(usage.bucket_rows(conn, start, end, machine), prices, tz)
     # Of those, what Claude Code's own account counted beyond the transcript rows (compaction, tool requests)
     client: dict[Any, list[Any]] = defaultdict(lambda: [Tokens(), 0.0, 0.0])
     for bucket_ts, model, long_context, tokens in usage.source_buckets(conn, SOURCE, start, end, machine):
@@ -69,6 +63,37 @@ def build(
     totals["client_account"] = fields(*client["total"])
     return {"days": days, "totals": totals, "unknown_models": sorted(unknown),
             "applied_to_unknown": applied_to_unknown(config), "fast_mode_unpriced": sorted(fast_unpriced)}
+
+
+def _fold(
+    rows: list[Any], prices: pricing.Prices, tz: Any
+) -> tuple[dict[Any, dict[str, Tokens]], dict[Any, dict[str, float]]]:
+    """Per local day and model: the buckets' summed tokens, and their summed cost, priced bucket by bucket in
+    the buckets' order (so the floats are those of pricing each bucket's Tokens and adding them up). A month
+    is ~17,000 buckets: plain tuples, each bucket start's day and each model's rates looked up once."""
+    groups: dict[tuple[Any, str], list[Any]] = {}
+    cost_of: dict[Any, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    day_of: dict[float, Any] = {}  # a bucket start is shared by every model active in it
+    rates_of: dict[tuple[str, bool], pricing.Rates] = {}
+    cost_at = pricing.cost_at
+    for row in rows:
+        bucket_ts, model, long_context = row[0], row[1], row[2]
+        day = day_of.get(bucket_ts)
+        if day is None:
+            day = day_of[bucket_ts] = timeutil.local_date(bucket_ts, tz)
+        rates = rates_of.get((model, long_context))
+        if rates is None:
+            rates = rates_of[(model, long_context)] = prices.rates(model, long_context)
+        group = groups.get((day, model))
+        if group is None:
+            group = groups[(day, model)] = []
+        group.append(row)
+        # cost_at(rates, input, output, cache_creation, cache_read, cache_5m, cache_1h, web_search)
+        cost_of[day][model] += cost_at(rates, row[3], row[4], row[5], row[6], row[7], row[8], row[10])
+    per_day: dict[Any, dict[str, Tokens]] = defaultdict(dict)
+    for (day, model), group in groups.items():  # integer sums: the same in any order
+        per_day[day][model] = Tokens(*map(sum, list(zip(*group, strict=True))[3:]))
+    return per_day, cost_of
 
 
 def applied_to_unknown(config: dict[str, Any]) -> str:
