@@ -396,7 +396,7 @@ def test_a_schema_8_ledger_rekeys_its_codex_rows_and_never_double_counts() -> No
     conn.execute("PRAGMA user_version=8")
     conn.close()
     conn = db.connect()
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 11
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 12
     assert conn.execute("SELECT key FROM codex_usage WHERE key LIKE 't:%'").fetchall() == [
         ("t:1.000:1,0,1,0,2",)]  # the rows of a rollout no longer on record stay
     ingest_codex(conn, now=ts("2026-11-23T16:01:00Z"))

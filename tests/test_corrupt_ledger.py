@@ -93,6 +93,16 @@ def _leaf_pages(table: str) -> list[tuple[int, int, int]]:
         conn.close()
 
 
+def _pages(table: str) -> list[int]:
+    """Every page of a table without rowids (its leaves and interior pages)."""
+    conn = sqlite3.connect(_ledger())
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name=? ORDER BY path", (table,))]
+    finally:
+        conn.close()
+
+
 def _overwrite(pages: list[int]) -> None:
     """Garbage over whole data pages, as a bad sector or a torn copy leaves them (the header stays)."""
     conn = sqlite3.connect(_ledger())
@@ -145,7 +155,7 @@ def test_daily_salvages_a_ledger_with_corrupt_pages_and_keeps_the_history_of_del
     _gone_lo, gone_hi = _delete_first_transcript()
     damaged = [p for p in _leaf_pages("usage") if p[1] > gone_hi][2:4]  # rows of transcripts still there
     rollups = _leaf_pages("usage_hourly") + _leaf_pages("usage_rollup")  # what daily reads (summed anew)
-    _overwrite([p[0] for p in damaged + rollups])
+    _overwrite([p[0] for p in damaged + rollups] + _pages("usage_quarter"))
     lost = sum(p[2] - p[1] + 1 for p in damaged)
     plain = sqlite3.connect(_ledger())
     try:

@@ -67,7 +67,41 @@ def test_report_buckets_from_the_roll_ups_equal_the_responses(
             if saved is not None:
                 db.restore_usage_derivatives(conn, saved)
         assert folded(usage.buckets(conn, start, end)) == per_response(conn, start, end)
+        # the quarter-hour roll-up is the 5-minute one grouped by quarter, and the reports' buckets are the
+        # same rows in the same order as grouping the 5-minute rows themselves (so their costs add up alike)
+        assert conn.execute("SELECT * FROM usage_quarter ORDER BY 1, 2, 3").fetchall() == conn.execute(
+            f"SELECT bucket / 3, model, long_context, {QUARTER_SUMS} FROM usage_rollup GROUP BY 1, 2, 3"
+            " ORDER BY 1, 2, 3").fetchall()
+        assert usage.bucket_rows(conn, start, end) == five_minute_bucket_rows(conn, start, end)
         conn.close()
+
+
+QUARTER_SUMS = ("SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read), SUM(cache_5m), SUM(cache_1h),"
+                " SUM(web_search), SUM(responses)")
+
+
+def five_minute_bucket_rows(conn: sqlite3.Connection, start: float | None, end: float | None) -> list[Any]:
+    """usage.bucket_rows as it was before the quarter-hour roll-up: whole 5-minute buckets grouped by
+    quarter, the ragged ends from the responses."""
+    first = None if start is None else -(-start // 300)
+    last = None if end is None else end // 300
+    if first is not None and last is not None and last < first:
+        return usage._raw_rows(conn, start, end)
+    edges = []
+    if start is not None and first is not None and first * 300 > start:
+        edges += usage._raw_rows(conn, start, first * 300)
+    if end is not None and last is not None and last * 300 < end:
+        edges += usage._raw_rows(conn, last * 300, end)
+    where, params = "responses > 0", []
+    if first is not None:
+        where, params = where + " AND bucket >= ?", [*params, int(first)]
+    if last is not None:
+        where, params = where + " AND bucket < ?", [*params, int(last)]
+    rows = conn.execute(
+        "SELECT bucket * 300 / 900 AS b, model, long_context, SUM(input), SUM(output), SUM(cache_creation),"
+        " SUM(cache_read), SUM(cache_5m), SUM(cache_1h), SUM(responses), SUM(web_search) FROM usage_rollup"
+        f" WHERE {where} GROUP BY b, model, long_context", params)
+    return edges + [(r[0] * 900, r[1], bool(r[2]), *r[3:]) for r in rows]
 
 
 def test_daily_prices_long_context_and_one_hour_writes_from_the_roll_ups(tmp_path: Path) -> None:
@@ -160,7 +194,7 @@ def test_a_schema_7_ledger_is_migrated_in_place_and_its_transcripts_read_again(t
     old.close()
 
     upgraded = db.connect(path)
-    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 11
+    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 12
     assert not list(tmp_path.glob("*.broken-*"))
     assert upgraded.execute("SELECT used_pct, source FROM captures").fetchall() == [(41.0, "official")]
     assert upgraded.execute("SELECT decision FROM router_events").fetchall() == [("handoff",)]
@@ -177,3 +211,53 @@ def test_a_schema_7_ledger_is_migrated_in_place_and_its_transcripts_read_again(t
     hourly = upgraded.execute("SELECT SUM(input), SUM(output), SUM(web_search), SUM(responses) FROM usage_hourly")
     assert hourly.fetchone() == (6, 71, 2, 2)  # insert, update and delete triggers in place
     assert upgraded.execute("SELECT COUNT(*) FROM cost_state").fetchone()[0] == 0
+
+
+def v11_rollup_triggers() -> str:
+    """The roll-up triggers of schema 11: the hourly and 5-minute roll-ups only."""
+    levels = db.ROLLUPS
+    return ("CREATE TRIGGER usage_rollup_insert AFTER INSERT ON usage BEGIN\n"
+            + "".join(db._rollup_add(*r) for r in levels)
+            + "END;\nCREATE TRIGGER usage_rollup_update AFTER UPDATE ON usage BEGIN\n"
+            + "".join(db._rollup_remove(*r) for r in levels) + "".join(db._rollup_add(*r) for r in levels)
+            + "END;\nCREATE TRIGGER usage_rollup_delete AFTER DELETE ON usage BEGIN\n"
+            + "".join(db._rollup_remove(*r) for r in levels) + "END;\n")
+
+
+def test_a_schema_11_ledger_gains_the_quarter_hour_roll_up_from_its_five_minute_one(tmp_path: Path) -> None:
+    """11 -> 12 adds only the reports' quarter-hour roll-up: summed from the 5-minute one without reading a
+    transcript again, kept by the triggers from then on, and `daily` reads the same as before."""
+    path = str(tmp_path / "ledger.sqlite3")
+    conn = db.connect(path)
+    sonnet = "claude-sonnet-4-5-20250929"
+    conn.executemany(ledger.UPSERT, [
+        ("m:1", T0 + 10, "s", "-p", sonnet, 5, 100, 1000, 250_000, None, 1000, 0, 0),
+        ("m:2", T0 + 400, "s", "-p", sonnet, 5, 70, 10, 50_000, 10, None, 0, 1),
+        ("m:3", T0 + 1000, "s", "-p", "claude-opus-4-5-20251101", 3, 20, 0, 9_000, None, None, 1, 0),
+    ])
+    before = daily.build(conn, defaults(), zone("UTC"), None, None)
+    conn.execute("DROP TABLE usage_quarter")  # make it the shape version 11 had
+    for trigger in db.ROLLUP_TRIGGERS:
+        conn.execute(f"DROP TRIGGER {trigger}")
+    conn.executescript(v11_rollup_triggers() + "PRAGMA user_version=11;")
+    conn.execute("INSERT INTO files(path, kind, dev, ino, offset, size, mtime_ns) VALUES('/t.jsonl', 'claude',"
+                 " 1, 2, 500, 500, 0)")
+    conn.close()
+
+    upgraded = db.connect(path)
+    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 12
+    assert not list(tmp_path.glob("*.broken-*"))
+    assert upgraded.execute("SELECT path, offset, dev FROM files").fetchall() == [("/t.jsonl", 500, 1)]
+    q = (T0 + 10) // 900  # m:1 there, m:2 and m:3 in the next quarter
+    quarters = "SELECT quarter, model, long_context, output, responses FROM usage_quarter ORDER BY 1, 2, 3"
+    assert upgraded.execute(quarters).fetchall() == [
+        (q, sonnet, 1, 100, 1), (q + 1, "claude-opus-4-5-20251101", 0, 20, 1), (q + 1, sonnet, 0, 70, 1)]
+    assert daily.build(upgraded, defaults(), zone("UTC"), None, None) == before
+    upgraded.execute(ledger.UPSERT, ("m:4", T0 + 20, "s", "-p", sonnet, 1, 1, 1, 1, None, None, 0, 0))
+    upgraded.execute("DELETE FROM usage WHERE key='m:3'")
+    assert upgraded.execute(quarters).fetchall() == [  # the insert and delete triggers keep it now
+        (q, sonnet, 0, 1, 1), (q, sonnet, 1, 100, 1), (q + 1, "claude-opus-4-5-20251101", 0, 0, 0),
+        (q + 1, sonnet, 0, 70, 1)]
+    assert upgraded.execute("SELECT * FROM usage_quarter ORDER BY 1, 2, 3").fetchall() == upgraded.execute(
+        f"SELECT bucket / 3, model, long_context, {QUARTER_SUMS} FROM usage_rollup GROUP BY 1, 2, 3"
+        " ORDER BY 1, 2, 3").fetchall()

@@ -529,7 +529,7 @@ def test_a_schema_10_ledger_gains_the_window_tables_without_reading_anything_aga
     conn.execute("PRAGMA user_version=10")
     conn.close()
     upgraded = db.connect(path)
-    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 11
+    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 12
     assert upgraded.execute("SELECT COUNT(*) FROM window_labels").fetchone() == (0,)
     assert upgraded.execute("SELECT COUNT(*) FROM extra_usage").fetchone() == (0,)
     assert upgraded.execute("SELECT window, used_pct FROM captures").fetchall() == [("seven_day", 41.0)]

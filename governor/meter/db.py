@@ -15,13 +15,19 @@ from governor.fastsqlite import sqlite3
 from governor.log import log
 from governor.policy import pricing
 
-SCHEMA_VERSION = 11
-MIGRATABLE = (6, 7, 8, 9, 10)  # older versions whose usage rows are kept (see _migrate)
+SCHEMA_VERSION = 12
+MIGRATABLE = (6, 7, 8, 9, 10, 11)  # older versions whose usage rows are kept (see _migrate)
 
 # Roll-ups kept exact by triggers (table, bucket column, seconds): a hook sums a week from ~170 hourly rows
 # per model, the edge hours from 5-minute rows, and only the last few minutes from raw responses. Rows are
 # apart per long-context flag and carry the cache-write split, so reports price from them exactly too.
 ROLLUPS = (("usage_hourly", "hour", 3600), ("usage_rollup", "bucket", 300))
+# Reports fold days from quarter hours (every zone offset in use is a multiple of 15 minutes): a roll-up of
+# their own, clustered by its key (WITHOUT ROWID: read in order, no sort), spares a month's `daily` grouping
+# ~50,000 five-minute rows into ~17,000 quarters (~35 of its ~50 ms of SQL). Hooks sum from ROLLUPS alone.
+QUARTERS = ("usage_quarter", "quarter", 900)
+ALL_ROLLUPS = ROLLUPS + (QUARTERS,)
+ROLLUP_TRIGGERS = ("usage_rollup_insert", "usage_rollup_update", "usage_rollup_delete")
 _SUMS = ("input", "output", "cache_creation", "cache_read", "cache_5m", "cache_1h", "web_search")
 
 
@@ -35,10 +41,11 @@ LONG_CONTEXT = _long_context()
 
 
 def _rollup_table(table: str, column: str) -> str:
+    clustered = " WITHOUT ROWID" if table == QUARTERS[0] else ""
     return (f"CREATE TABLE IF NOT EXISTS {table}(\n    {column} INTEGER NOT NULL, model TEXT NOT NULL,\n    "
             "long_context INTEGER NOT NULL, "
             + ", ".join(f"{c} INTEGER NOT NULL" for c in _SUMS)
-            + f", responses INTEGER NOT NULL,\n    PRIMARY KEY({column}, model, long_context)\n);\n")
+            + f", responses INTEGER NOT NULL,\n    PRIMARY KEY({column}, model, long_context)\n){clustered};\n")
 
 
 def _values(row: str) -> tuple[str, str, list[str]]:
@@ -90,14 +97,14 @@ CREATE TABLE IF NOT EXISTS extra_usage(    -- extra-usage (overage) readings, on
 );
 """
 ROLLUP_SCHEMA = (
-    "".join(_rollup_table(t, c) for t, c, _s in ROLLUPS)
+    "".join(_rollup_table(t, c) for t, c, _s in ALL_ROLLUPS)
     + "CREATE TRIGGER IF NOT EXISTS usage_rollup_insert AFTER INSERT ON usage BEGIN\n"
-    + "".join(_rollup_add(*r) for r in ROLLUPS)
+    + "".join(_rollup_add(*r) for r in ALL_ROLLUPS)
     + "END;\nCREATE TRIGGER IF NOT EXISTS usage_rollup_update AFTER UPDATE ON usage BEGIN\n"
-    + "".join(_rollup_remove(*r) for r in ROLLUPS)
-    + "".join(_rollup_add(*r) for r in ROLLUPS)
+    + "".join(_rollup_remove(*r) for r in ALL_ROLLUPS)
+    + "".join(_rollup_add(*r) for r in ALL_ROLLUPS)
     + "END;\nCREATE TRIGGER IF NOT EXISTS usage_rollup_delete AFTER DELETE ON usage BEGIN\n"
-    + "".join(_rollup_remove(*r) for r in ROLLUPS)
+    + "".join(_rollup_remove(*r) for r in ALL_ROLLUPS)
     + "END;\n"
 )
 
@@ -269,6 +276,7 @@ def _ensure_schema(conn: sqlite3.Connection) -> None:
                 _add_sync(conn)  # 9 -> 10: several machines (SYNC_SCHEMA)
                 for statement in _statements(WINDOW_SCHEMA):  # 10 -> 11: the limit windows' tables
                     conn.execute(statement)
+                _add_quarters(conn)  # 11 -> 12: the reports' quarter-hour roll-up
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 log(f"ledger migrated from schema {version} to {SCHEMA_VERSION}")
         return
@@ -461,8 +469,8 @@ def restore_usage_derivatives(conn: sqlite3.Connection, saved: list[str]) -> Non
     """Rebuild the roll-ups from the usage table and recreate what drop_usage_derivatives removed. The
     finest roll-up is summed from the responses, each coarser one from it (its buckets nest: seconds are
     multiples), which on a first scan of a million responses halves the work."""
-    finest_table, finest_column, finest_seconds = min(ROLLUPS, key=lambda r: r[2])
-    for table, _column, seconds in sorted(ROLLUPS, key=lambda r: r[2]):
+    finest_table, finest_column, finest_seconds = min(ALL_ROLLUPS, key=lambda r: r[2])
+    for table, _column, seconds in sorted(ALL_ROLLUPS, key=lambda r: r[2]):
         conn.execute(f"DELETE FROM {table}")
         if table == finest_table:
             sums = ", ".join(f"SUM(COALESCE({c}, 0))" for c in _SUMS)
@@ -509,13 +517,29 @@ def _migrate_to_8(conn: sqlite3.Connection) -> None:
     for statement in _statements(ACCOUNT_SCHEMA):
         conn.execute(statement)
     conn.execute("UPDATE files SET offset = 0, dev = NULL, ino = NULL WHERE kind = 'claude'")
-    for table, _column, _seconds in ROLLUPS:
+    for table, _column, _seconds in ALL_ROLLUPS:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
-    for trigger in ("usage_rollup_insert", "usage_rollup_update", "usage_rollup_delete"):
+    for trigger in ROLLUP_TRIGGERS:
         conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     for statement in _statements(ROLLUP_SCHEMA):
         conn.execute(statement)
     restore_usage_derivatives(conn, [])
+
+
+def _add_quarters(conn: sqlite3.Connection) -> None:
+    """11 -> 12, inside the migration's transaction: the quarter-hour roll-up, summed from the 5-minute one
+    (nothing is read again), and the roll-up triggers anew so they keep it too. Idempotent."""
+    table, column, seconds = QUARTERS
+    have = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
+    for trigger in ROLLUP_TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    for statement in _statements(ROLLUP_SCHEMA):  # the tables IF NOT EXISTS, the triggers with the quarters
+        conn.execute(statement)
+    if not have:
+        fine_table, fine_column, fine_seconds = ROLLUPS[-1]
+        sums = ", ".join(f"SUM({c})" for c in _SUMS)
+        conn.execute(f"INSERT INTO {table} SELECT {fine_column} * {fine_seconds} / {seconds}, model, long_context,"
+                     f" {sums}, SUM(responses) FROM {fine_table} GROUP BY 1, 2, 3")
 
 
 def _statements(script: str) -> list[str]:

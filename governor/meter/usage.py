@@ -171,22 +171,47 @@ def bucket_rows(
         edges += _raw_rows(conn, start, first * step)
     if end is not None and last is not None and last * step < end:
         edges += _raw_rows(conn, last * step, end)
+    # Whole 5-minute buckets [first, last): whole quarters from their own roll-up, the part-quarters at either
+    # end from the 5-minute one; the same sums in the same order as grouping the 5-minute rows by quarter.
+    quarter_table, quarter_column, quarter_step = db.QUARTERS
+    assert quarter_step == REPORT_SECONDS and quarter_step % step == 0, (quarter_step, step)
+    ratio = quarter_step // step
+    lo = None if first is None else -(-first // ratio)  # the first whole quarter
+    hi = None if last is None else last // ratio  # the quarter after the last whole one
+    if lo is not None and hi is not None and hi < lo:  # [first, last) lies inside one quarter
+        return edges + _rollup_rows(conn, table, column, step, first, last)
+    return (edges
+            + (_rollup_rows(conn, table, column, step, first, lo * ratio) if lo is not None else [])
+            + _rollup_rows(conn, quarter_table, quarter_column, quarter_step, lo, hi)
+            + (_rollup_rows(conn, table, column, step, hi * ratio, last) if hi is not None else []))
+
+
+def _rollup_rows(conn: sqlite3.Connection, table: str, column: str, step: int, lo: int | None,
+                 hi: int | None) -> list[BucketRow]:
+    """bucket_rows() of the roll-up `table`'s buckets lo <= bucket < hi (None: unbounded), by quarter hour,
+    in (quarter, model, long context) order. From the quarter-hour roll-up itself that is a read of its
+    rows in key order; from a finer one, a GROUP BY."""
+    if lo is not None and hi is not None and hi <= lo:
+        return []
     clauses, params = ["responses > 0"], []  # a response moved to another bucket leaves a zero row
-    if first is not None:
+    if lo is not None:
         clauses.append(f"{column} >= ?")
-        params.append(first)
-    if last is not None:
+        params.append(lo)
+    if hi is not None:
         clauses.append(f"{column} < ?")
-        params.append(last)
-    sums = "SUM(input), SUM(output), SUM(cache_creation), SUM(cache_read), SUM(cache_5m), SUM(cache_1h)"
-    rows = conn.execute(
-        f"SELECT {column} * {step} / {REPORT_SECONDS} AS b, model, long_context, {sums}, SUM(responses),"
-        " SUM(web_search)"
-        f" FROM {table} WHERE {' AND '.join(clauses)} GROUP BY b, model, long_context",
-        params,
-    )
-    # the roll-ups' columns are NOT NULL INTEGER: their sums need no int(v or 0) (a month is ~20,000 rows)
-    return edges + [(r[0] * REPORT_SECONDS, r[1], bool(r[2]), *r[3:]) for r in rows]
+        params.append(hi)
+    where = " AND ".join(clauses)
+    columns = "input, output, cache_creation, cache_read, cache_5m, cache_1h"
+    if step == REPORT_SECONDS:
+        query = (f"SELECT {column}, model, long_context, {columns}, responses, web_search FROM {table}"
+                 f" WHERE {where} ORDER BY {column}, model, long_context")
+    else:
+        sums = ", ".join(f"SUM({c})" for c in columns.split(", "))
+        query = (f"SELECT {column} * {step} / {REPORT_SECONDS} AS b, model, long_context, {sums}, SUM(responses),"
+                 f" SUM(web_search) FROM {table} WHERE {where} GROUP BY b, model, long_context"
+                 " ORDER BY b, model, long_context")
+    # the roll-ups' columns are NOT NULL INTEGER: their sums need no int(v or 0) (a month is ~17,000 rows)
+    return [(r[0] * REPORT_SECONDS, r[1], bool(r[2]), *r[3:]) for r in conn.execute(query, params)]
 
 
 def _raw_buckets(
