@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from governor.policy.pricing import Tokens
 from governor.reports import tables
@@ -18,6 +17,10 @@ from governor.reports.refresh import (
     nothing_found_message,
     refreshed,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing costs ~2 ms per report
+    from typing import Any
 
 
 def register(sub: Any) -> None:
