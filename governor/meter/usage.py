@@ -148,16 +148,17 @@ def buckets(
     days. Whole 5-minute buckets come from the finest roll-up, so a report over gigabytes of transcripts
     reads thousands of rows, not a million; ragged ends of [start, end) from the responses. One machine's
     (`machine`, see _range) come from the responses: the roll-ups are of every machine."""
-    return [(r[0], r[1], r[2], Tokens(*r[3:])) for r in bucket_rows(conn, start, end, machine)]
+    return [(r[0], r[1], bool(r[2]), Tokens(*r[3:])) for r in bucket_rows(conn, start, end, machine)]
 
 
-BucketRow = tuple["Any", ...]  # (bucket start, model, long context?, then Tokens' fields in their order)
+BucketRow = tuple["Any", ...]  # (bucket start, model, long context 0/1, then Tokens' fields in their order)
 
 
 def bucket_rows(
     conn: sqlite3.Connection, start: float | None, end: float | None, machine: str | None = None
 ) -> list[BucketRow]:
-    """buckets() as plain tuples, for a report that folds a month's ~17,000 of them (no Tokens per bucket)."""
+    """buckets() as SQLite's own rows (the long-context flag 0 or 1), for a report that folds a month's
+    ~17,000 of them: no Tokens, nor another tuple, per bucket."""
     if machine is not None:
         return _raw_rows(conn, start, end, machine=machine)
     table, column, step = _LEVELS[-1]
@@ -202,23 +203,23 @@ def _rollup_rows(conn: sqlite3.Connection, table: str, column: str, step: int, l
         params.append(hi)
     where = " AND ".join(clauses)
     columns = "input, output, cache_creation, cache_read, cache_5m, cache_1h"
+    # the roll-ups' columns are NOT NULL INTEGER: their sums need no int(v or 0) (a month is ~17,000 rows)
     if step == REPORT_SECONDS:
-        query = (f"SELECT {column}, model, long_context, {columns}, responses, web_search FROM {table}"
-                 f" WHERE {where} ORDER BY {column}, model, long_context")
+        query = (f"SELECT {column} * {REPORT_SECONDS}, model, long_context, {columns}, responses, web_search"
+                 f" FROM {table} WHERE {where} ORDER BY {column}, model, long_context")
     else:
         sums = ", ".join(f"SUM({c})" for c in columns.split(", "))
-        query = (f"SELECT {column} * {step} / {REPORT_SECONDS} AS b, model, long_context, {sums}, SUM(responses),"
-                 f" SUM(web_search) FROM {table} WHERE {where} GROUP BY b, model, long_context"
+        query = (f"SELECT {column} * {step} / {REPORT_SECONDS} * {REPORT_SECONDS} AS b, model, long_context, {sums},"
+                 f" SUM(responses), SUM(web_search) FROM {table} WHERE {where} GROUP BY b, model, long_context"
                  " ORDER BY b, model, long_context")
-    # the roll-ups' columns are NOT NULL INTEGER: their sums need no int(v or 0) (a month is ~17,000 rows)
-    return [(r[0] * REPORT_SECONDS, r[1], bool(r[2]), *r[3:]) for r in conn.execute(query, params)]
+    return conn.execute(query, params).fetchall()
 
 
 def _raw_buckets(
     conn: sqlite3.Connection, start: float | None, end: float | None, source: str | None = None,
     machine: str | None = None,
 ) -> list[tuple[float, str, bool, Tokens]]:
-    return [(r[0], r[1], r[2], Tokens(*r[3:])) for r in _raw_rows(conn, start, end, source, machine)]
+    return [(r[0], r[1], bool(r[2]), Tokens(*r[3:])) for r in _raw_rows(conn, start, end, source, machine)]
 
 
 def _raw_rows(
@@ -234,7 +235,7 @@ def _raw_rows(
         " GROUP BY b, model, lc",
         params,
     )
-    return [(r[0] * REPORT_SECONDS, r[1], bool(r[2]), *(int(v or 0) for v in r[3:])) for r in rows]
+    return [(r[0] * REPORT_SECONDS, r[1], r[2], *(int(v or 0) for v in r[3:])) for r in rows]
 
 
 def source_buckets(

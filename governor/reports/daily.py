@@ -73,29 +73,27 @@ def _fold(
 ) -> tuple[dict[Any, dict[str, Tokens]], dict[Any, dict[str, float]]]:
     """Per local day and model: the buckets' summed tokens, and their summed cost, priced bucket by bucket in
     the buckets' order (so the floats are those of pricing each bucket's Tokens and adding them up). A month
-    is ~17,000 buckets: plain tuples, each bucket start's day and each model's rates looked up once."""
+    is ~17,000 buckets: SQLite's rows as they come, each bucket start's day looked up once."""
     groups: dict[tuple[Any, str], list[Any]] = {}
-    cost_of: dict[Any, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     day_of: dict[float, Any] = {}  # a bucket start is shared by every model active in it
-    rates_of: dict[tuple[str, bool], pricing.Rates] = {}
-    cost_at = pricing.cost_at
     for row in rows:
-        bucket_ts, model, long_context = row[0], row[1], row[2]
-        day = day_of.get(bucket_ts)
+        day = day_of.get(row[0])
         if day is None:
-            day = day_of[bucket_ts] = timeutil.local_date(bucket_ts, tz)
-        rates = rates_of.get((model, long_context))
-        if rates is None:
-            rates = rates_of[(model, long_context)] = prices.rates(model, long_context)
-        group = groups.get((day, model))
+            day = day_of[row[0]] = timeutil.local_date(row[0], tz)
+        group = groups.get((day, row[1]))
         if group is None:
-            group = groups[(day, model)] = []
+            group = groups[(day, row[1])] = []
         group.append(row)
-        # cost_at(rates, input, output, cache_creation, cache_read, cache_5m, cache_1h, web_search)
-        cost_of[day][model] += cost_at(rates, row[3], row[4], row[5], row[6], row[7], row[8], row[10])
     per_day: dict[Any, dict[str, Tokens]] = defaultdict(dict)
-    for (day, model), group in groups.items():  # integer sums: the same in any order
-        per_day[day][model] = Tokens(*map(sum, list(zip(*group, strict=True))[3:]))
+    cost_of: dict[Any, dict[str, float]] = defaultdict(dict)
+    cost_at = pricing.cost_at
+    for (day, model), group in groups.items():
+        rates = (prices.rates(model, False), prices.rates(model, True))  # by the long-context flag, 0 or 1
+        cost = 0.0
+        for r in group:  # cost_at(rates, input, output, cache_creation, cache_read, cache_5m, cache_1h, web_search)
+            cost += cost_at(rates[r[2]], r[3], r[4], r[5], r[6], r[7], r[8], r[10])
+        cost_of[day][model] = cost
+        per_day[day][model] = Tokens(*map(sum, list(zip(*group, strict=True))[3:]))  # integers: any order
     return per_day, cost_of
 
 
