@@ -4,9 +4,11 @@ stay correct across DST changes)."""
 from __future__ import annotations
 
 import os
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from governor.fastdatetime import date, datetime, timedelta, timezone, tzinfo
+
+# zoneinfo is imported where a zone is looked up by name: ~4 ms (it reads sysconfig for its search path)
+# that a report in UTC does not need.
 
 
 def local_zone() -> tzinfo:
@@ -19,6 +21,8 @@ def local_zone() -> tzinfo:
         except OSError:
             name = ""
     if name:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
@@ -32,6 +36,8 @@ def zone(name: str | None) -> tzinfo:
         return local_zone()
     if name.upper() in ("UTC", "Z"):
         return timezone.utc
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -100,11 +100,11 @@ def ingest(
     stats.files_seen = len(found)
     now = time.time()
     deadline = None if budget_s is None else time.monotonic() + budget_s
-    if only is None:  # one query for every cursor; kept as rows until a file turns out to have changed
-        rows = tail.load_cursor_rows(conn, KIND)
+    if only is None:  # one query for every file's position; a whole cursor only for a file that changed
+        positions = tail.load_positions(conn, KIND)
         cursors = {}
     else:  # a hook reading one session: look up just its files' cursors, not thousands
-        rows = {}
+        positions = {}
         cursors = {p: c for p, _proj, _st in found if (c := tail.load_cursor(conn, p)) is not None}
     jobs: list[Job] = []
     stat_of: dict[str, os.stat_result] = {}
@@ -112,11 +112,12 @@ def ingest(
     touched: set[str] = set()  # sessions whose rows or cost-state checkpoints changed in this transaction
     account_changed = False  # cost-state lines or forks read, or checkpoints dropped, in this transaction
     for path, project, st in found:
-        row = rows.get(path)
-        if row is not None:
-            if tail.unchanged(st, row):  # a full scan's usual case: passed over without a Cursor or a read
+        position = positions.get(path)
+        if position is not None:
+            if tail.unchanged(st, position):  # a full scan's usual case: passed over without a Cursor or a read
                 continue
-            cursors[path] = tail.Cursor(*row)
+            if (cursor := tail.load_cursor(conn, path)) is not None:
+                cursors[path] = cursor
         if tail.too_old(st, cursor := cursors.get(path), since):
             stats.skipped_old += 1
             continue

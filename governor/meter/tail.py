@@ -42,21 +42,19 @@ def load_cursors(conn: sqlite3.Connection, kind: str) -> dict[str, Cursor]:
     return {r[0]: Cursor(*r[1:]) for r in rows}
 
 
-CursorRow = tuple[int, int, int, int, int, "str | None"]  # a Cursor's fields as the files table holds them
+Position = tuple[int, int, int]  # (dev, ino, offset): what a full scan compares a file's stat with
 
 
-def load_cursor_rows(conn: sqlite3.Connection, kind: str) -> dict[str, CursorRow]:
-    """load_cursors() as plain rows: a full scan of thousands of files builds a Cursor only for those
-    that changed (see unchanged)."""
-    rows = conn.execute(
-        "SELECT path, dev, ino, offset, size, mtime_ns, state FROM files WHERE kind=?", (kind,)
-    )
+def load_positions(conn: sqlite3.Connection, kind: str) -> dict[str, Position]:
+    """Every file's (dev, ino, offset), for a full scan of thousands of files that passes over the
+    unchanged ones (see unchanged) and loads the whole cursor only of those that changed."""
+    rows = conn.execute("SELECT path, dev, ino, offset FROM files WHERE kind=?", (kind,))
     return {r[0]: r[1:] for r in rows}
 
 
-def unchanged(st: os.stat_result, row: CursorRow) -> bool:
-    """start_offset(st, Cursor(*row)) is None: the same file (device, inode), read to its current size."""
-    return row[2] == st.st_size and row[1] == st.st_ino and row[0] == st.st_dev
+def unchanged(st: os.stat_result, position: Position) -> bool:
+    """start_offset(st, cursor) is None: the same file (device, inode), read to its current size."""
+    return position[2] == st.st_size and position[1] == st.st_ino and position[0] == st.st_dev
 
 
 def save_cursor(
