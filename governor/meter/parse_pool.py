@@ -129,10 +129,11 @@ def _parse_in_pool(jobs: list[Job], fast: bool, limit: int | None) -> Iterable[P
                     proc.join()
                     raise RuntimeError(f"a transcript parser process died (exit code {proc.exitcode})") from None
                 queued[worker] -= 1
+                body = memoryview(message)[1:]  # no copy of a result's megabytes
                 if message[:1] != _RESULTS:
-                    raise pickle.loads(message[1:])
+                    raise pickle.loads(body)
                 top_up(worker)
-                yield from marshal.loads(message[1:])
+                yield from marshal.loads(body)
     finally:
         for proc in procs:
             proc.kill()
@@ -157,8 +158,17 @@ def _work(link: Any, tasks: list[list[Job]], fast: bool, limit: int | None) -> N
             except EOFError:
                 return
             link.send_bytes(_RESULTS + marshal.dumps(_parse_files(tasks[index], fast, limit)))
-    except Exception as exc:  # the writer raises it
-        link.send_bytes(_ERROR + pickle.dumps(exc))
+    except OSError:  # the pipe is gone, and with it the writer (reading a file never raises: _parse_file)
+        return
+    except Exception as exc:  # the writer raises it (as itself when it pickles)
+        try:
+            payload = pickle.dumps(exc)
+        except Exception:  # noqa: BLE001 (an exception that does not pickle: its type and text)
+            payload = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
+        try:
+            link.send_bytes(_ERROR + payload)
+        except OSError:
+            return
 
 
 _RESULTS, _ERROR = b"m", b"e"  # a worker's message: marshalled results, or the pickled exception it raised

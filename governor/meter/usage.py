@@ -145,9 +145,10 @@ def buckets(
     conn: sqlite3.Connection, start: float | None, end: float | None, machine: str | None = None
 ) -> list[tuple[float, str, bool, Tokens]]:
     """(bucket start epoch s, model, long context?, tokens) per REPORT_SECONDS, to fold into any zone's
-    days. Whole 5-minute buckets come from the finest roll-up, so a report over gigabytes of transcripts
-    reads thousands of rows, not a million; ragged ends of [start, end) from the responses. One machine's
-    (`machine`, see _range) come from the responses: the roll-ups are of every machine."""
+    days. Whole quarter hours come from their own roll-up (part-quarters from the 5-minute one), so a
+    report over gigabytes of transcripts reads thousands of rows, not a million; ragged ends of [start, end)
+    from the responses. One machine's (`machine`, see _range) come from the responses: the roll-ups are of
+    every machine."""
     return [(r[0], r[1], bool(r[2]), Tokens(*r[3:])) for r in bucket_rows(conn, start, end, machine)]
 
 
