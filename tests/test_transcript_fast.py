@@ -145,6 +145,19 @@ def test_lines_are_split_and_junk_counted_as_before() -> None:
     assert bad == 2
 
 
+def general_and_parsed(text: str) -> tuple[object, object]:
+    """(the general path's time for `text`, parse_timestamp's), each Malformed when it refuses it."""
+    try:
+        expected: object = transcript._parse_iso(text)
+    except Malformed:
+        expected = Malformed
+    try:
+        got: object = parse_timestamp(text)
+    except Malformed:
+        got = Malformed
+    return expected, got
+
+
 @settings(max_examples=400, deadline=None)
 @given(
     day=st.dates(),
@@ -160,14 +173,7 @@ def test_lines_are_split_and_junk_counted_as_before() -> None:
 @example(datetime.date(2026, 11, 19), 24, 52, 44, 646, "T", "Z")
 def test_the_timestamp_shortcut_equals_datetime(day, hour, minute, second, ms, sep, tail) -> None:  # type: ignore[no-untyped-def]
     text = f"{day.isoformat()}{sep}{hour:02d}:{minute:02d}:{second:02d}.{ms:03d}{tail}"
-    try:
-        expected: object = transcript._parse_iso(text)
-    except Malformed:
-        expected = Malformed
-    try:
-        got: object = parse_timestamp(text)
-    except Malformed:
-        got = Malformed
+    expected, got = general_and_parsed(text)
     assert got == expected
     assert not (isinstance(got, float) and math.isnan(got))
     line = json.dumps(assistant_row(timestamp=text)).encode()  # the fast parser reads digits by position
@@ -187,14 +193,7 @@ def test_any_24_character_time_ending_in_z_parses_as_the_general_path_does(head:
     """parse_timestamp hands a 24-character "...Z" to datetime's parser first: whatever that accepts must
     be the time the general path (_parse_iso) gives, and whatever it refuses goes there."""
     text = head + "Z"
-    try:
-        expected: object = transcript._parse_iso(text)
-    except Malformed:
-        expected = Malformed
-    try:
-        got: object = parse_timestamp(text)
-    except Malformed:
-        got = Malformed
+    expected, got = general_and_parsed(text)
     assert got == expected, text
 
 
