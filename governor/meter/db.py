@@ -476,17 +476,31 @@ def restore_usage_derivatives(conn: sqlite3.Connection, saved: list[str]) -> Non
             sums = ", ".join(f"SUM(COALESCE({c}, 0))" for c in _SUMS)
             source = (f"SELECT CAST(ts / {seconds} AS INTEGER), COALESCE(model, ''), {LONG_CONTEXT}, {sums},"
                       " COUNT(*) FROM usage")
-        else:  # integer division truncates like CAST does, so the buckets nest for any ts
-            assert seconds % finest_seconds == 0, (table, seconds)
-            sums = ", ".join(f"SUM({c})" for c in _SUMS)
-            source = (f"SELECT {finest_column} * {finest_seconds} / {seconds}, model, long_context, {sums},"
-                      f" SUM(responses) FROM {finest_table}")
+        else:
+            source = _from_finer(seconds, (finest_table, finest_column, finest_seconds))
         conn.execute(f"INSERT INTO {table} {source} GROUP BY 1, 2, 3")
     for sql in saved:
         conn.execute(sql)
     if any("sync_outbox_insert" in sql for sql in saved):
         conn.execute("INSERT INTO sync_outbox(key) SELECT key FROM usage WHERE machine IS NULL"
                      " AND key NOT IN (SELECT key FROM sync_outbox)")
+
+
+def _from_finer(seconds: int, finer: tuple[str, str, int]) -> str:
+    """SQL summing the roll-up `finer` into buckets of `seconds` (GROUP BY 1, 2, 3 to follow): integer
+    division truncates like CAST does, so the buckets nest for any ts."""
+    table, column, step = finer
+    assert seconds % step == 0, (seconds, step)
+    sums = ", ".join(f"SUM({c})" for c in _SUMS)
+    return f"SELECT {column} * {step} / {seconds}, model, long_context, {sums}, SUM(responses) FROM {table}"
+
+
+def _rollup_schema_anew(conn: sqlite3.Connection) -> None:
+    """The roll-up tables (IF NOT EXISTS) and the roll-up triggers as ROLLUP_SCHEMA has them now."""
+    for trigger in ROLLUP_TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    for statement in _statements(ROLLUP_SCHEMA):
+        conn.execute(statement)
 
 
 def _migrate(conn: sqlite3.Connection, version: int) -> None:
@@ -519,27 +533,18 @@ def _migrate_to_8(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE files SET offset = 0, dev = NULL, ino = NULL WHERE kind = 'claude'")
     for table, _column, _seconds in ALL_ROLLUPS:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
-    for trigger in ROLLUP_TRIGGERS:
-        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    for statement in _statements(ROLLUP_SCHEMA):
-        conn.execute(statement)
+    _rollup_schema_anew(conn)
     restore_usage_derivatives(conn, [])
 
 
 def _add_quarters(conn: sqlite3.Connection) -> None:
     """11 -> 12, inside the migration's transaction: the quarter-hour roll-up, summed from the 5-minute one
     (nothing is read again), and the roll-up triggers anew so they keep it too. Idempotent."""
-    table, column, seconds = QUARTERS
+    table, _column, seconds = QUARTERS
     have = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
-    for trigger in ROLLUP_TRIGGERS:
-        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    for statement in _statements(ROLLUP_SCHEMA):  # the tables IF NOT EXISTS, the triggers with the quarters
-        conn.execute(statement)
+    _rollup_schema_anew(conn)
     if not have:
-        fine_table, fine_column, fine_seconds = ROLLUPS[-1]
-        sums = ", ".join(f"SUM({c})" for c in _SUMS)
-        conn.execute(f"INSERT INTO {table} SELECT {fine_column} * {fine_seconds} / {seconds}, model, long_context,"
-                     f" {sums}, SUM(responses) FROM {fine_table} GROUP BY 1, 2, 3")
+        conn.execute(f"INSERT INTO {table} {_from_finer(seconds, ROLLUPS[-1])} GROUP BY 1, 2, 3")
 
 
 def _statements(script: str) -> list[str]:
